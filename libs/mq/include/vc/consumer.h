@@ -1,0 +1,38 @@
+#ifndef VC_CONSUMER_H
+#define VC_CONSUMER_H
+/* A consumer-group member for one topic with manual offset storage: the application stores an
+ * offset only when everything before it is durably processed (see vc/offtrack.h), and
+ * librdkafka's auto-commit commits stored offsets periodically and on close. */
+#include <librdkafka/rdkafka.h>
+
+#include "vc/mq.h"
+
+typedef struct vc_consumer vc_consumer_t;
+
+/* Called on the polling thread when partitions are revoked (before they are given up) or
+ * assigned (after). `parts` lists them. */
+typedef void (*vc_consumer_rebalance_fn)(void *opaque, int assigned,
+                                         const rd_kafka_topic_partition_list_t *parts);
+
+/* Joins `group_id` and subscribes to `topic`. instance_id becomes client.id. Returns 0,
+ * VC_EINVAL (bad configuration, err says which) or VC_ENOMEM. */
+int vc_consumer_new(const vc_kafka_config_t *cfg, const char *group_id, const char *instance_id,
+                    const char *topic, vc_consumer_rebalance_fn on_rebalance, void *opaque,
+                    vc_consumer_t **out, char *err, size_t errlen);
+
+/* Polls for one message (on the owning thread only). Returns a message the caller destroys
+ * with rd_kafka_message_destroy (any thread), or NULL on timeout. Consumer errors are logged
+ * and reported as NULL; partition EOF is swallowed. */
+rd_kafka_message_t *vc_consumer_poll(vc_consumer_t *c, int timeout_ms);
+
+/* Stores `next_offset` (the offset of the next message to consume) for the partition, to be
+ * committed by the next auto-commit. Returns 0 or VC_EINVAL (e.g. partition not assigned). */
+int vc_consumer_store(vc_consumer_t *c, int32_t partition, int64_t next_offset);
+
+/* Pauses (1) or resumes (0) fetching of every currently assigned partition. */
+int vc_consumer_pause_all(vc_consumer_t *c, int pause);
+
+/* Commits stored offsets synchronously, leaves the group and frees. */
+void vc_consumer_close(vc_consumer_t *c);
+
+#endif

@@ -1,0 +1,162 @@
+/* Consumer-group member with manual offset storage (enable.auto.offset.store=false): offsets
+ * are stored only by vc_consumer_store, after the application finished the messages before
+ * them; auto-commit then commits whatever was stored. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka_common.h"
+#include "vc/consumer.h"
+#include "vc/error.h"
+#include "vc/log.h"
+
+struct vc_consumer {
+    rd_kafka_t *rk;
+    char topic[128];
+    vc_consumer_rebalance_fn on_rebalance;
+    void *opaque;
+};
+
+/* @locality: the polling thread (called from inside rd_kafka_consumer_poll). */
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    vc_consumer_t *c = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, parts);
+        VC_INFO("kafka.assigned", "partitions=%d", parts->cnt);
+        if (c->on_rebalance != NULL)
+            c->on_rebalance(c->opaque, 1, parts);
+    } else {
+        VC_INFO("kafka.revoked", "partitions=%d reason=\"%s\"", parts->cnt,
+                rd_kafka_err2str(err));
+        if (c->on_rebalance != NULL)
+            c->on_rebalance(c->opaque, 0, parts);
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+static int conf_for(const vc_kafka_config_t *cfg, const char *group_id, const char *instance_id,
+                    rd_kafka_conf_t **conf, char *err, size_t errlen)
+{
+    char session[32], poll[32], part_fetch[32], fetch[32], recv[32];
+    snprintf(session, sizeof(session), "%lld", cfg->session_timeout_ms);
+    snprintf(poll, sizeof(poll), "%lld", cfg->max_poll_interval_ms);
+    /* A single message may be as large as the producer allows; the fetch sizes must fit it. */
+    snprintf(part_fetch, sizeof(part_fetch), "%lld", cfg->message_max_bytes);
+    snprintf(fetch, sizeof(fetch), "%lld", cfg->message_max_bytes * 2);
+    snprintf(recv, sizeof(recv), "%lld", cfg->message_max_bytes * 2 + 1048576);
+    const char *heartbeat = cfg->session_timeout_ms < 9000 ? "1000" : "3000";
+    const char *const kv[][2] = {
+        {"bootstrap.servers", cfg->brokers},
+        {"group.id", group_id},
+        {"client.id", instance_id},
+        {"enable.auto.offset.store", "false"},
+        {"enable.auto.commit", "true"},
+        {"auto.commit.interval.ms", "1000"},
+        {"auto.offset.reset", "earliest"},
+        {"session.timeout.ms", session},
+        {"heartbeat.interval.ms", heartbeat},
+        {"max.poll.interval.ms", poll},
+        {"max.partition.fetch.bytes", part_fetch},
+        {"fetch.max.bytes", fetch},
+        {"receive.message.max.bytes", recv},
+        {NULL, NULL},
+    };
+    return vc_mq__conf_build(kv, conf, err, errlen);
+}
+
+int vc_consumer_new(const vc_kafka_config_t *cfg, const char *group_id, const char *instance_id,
+                    const char *topic, vc_consumer_rebalance_fn on_rebalance_fn, void *opaque,
+                    vc_consumer_t **out, char *err, size_t errlen)
+{
+    if (strlen(topic) >= sizeof(((vc_consumer_t *)0)->topic))
+        return vc_err(err, errlen, VC_EINVAL, "topic name too long");
+    vc_consumer_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return VC_ENOMEM;
+    memcpy(c->topic, topic, strlen(topic) + 1);
+    c->on_rebalance = on_rebalance_fn;
+    c->opaque = opaque;
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_topic_partition_list_t *subs = NULL;
+    int rc = conf_for(cfg, group_id, instance_id, &conf, err, errlen);
+    if (rc != 0)
+        goto fail;
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rd_kafka_conf_set_opaque(conf, c);
+    char errstr[512];
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    if (c->rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        rc = vc_err(err, errlen, VC_EINVAL, "kafka consumer: %s", errstr);
+        goto fail;
+    }
+    rd_kafka_poll_set_consumer(c->rk);
+    subs = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t e = rd_kafka_subscribe(c->rk, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rc = vc_err(err, errlen, VC_EIO, "kafka subscribe %s: %s", topic, rd_kafka_err2str(e));
+        goto fail;
+    }
+    *out = c;
+    return 0;
+fail:
+    if (c->rk != NULL)
+        rd_kafka_destroy(c->rk);
+    free(c);
+    return rc;
+}
+
+rd_kafka_message_t *vc_consumer_poll(vc_consumer_t *c, int timeout_ms)
+{
+    rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
+    if (m == NULL || m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return m;
+    if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+        VC_WARN("kafka.consume_error", "error=\"%s\"", rd_kafka_message_errstr(m));
+    rd_kafka_message_destroy(m);
+    return NULL;
+}
+
+int vc_consumer_store(vc_consumer_t *c, int32_t partition, int64_t next_offset)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, c->topic, partition)->offset = next_offset;
+    rd_kafka_resp_err_t e = rd_kafka_offsets_store(c->rk, l);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && l->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        e = l->elems[0].err;
+    rd_kafka_topic_partition_list_destroy(l);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        VC_WARN("kafka.store_offset", "partition=%d offset=%lld error=\"%s\"", (int)partition,
+                (long long)next_offset, rd_kafka_err2str(e));
+        return VC_EINVAL;
+    }
+    return 0;
+}
+
+int vc_consumer_pause_all(vc_consumer_t *c, int pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_assignment(c->rk, &parts);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt > 0)
+        e = pause ? rd_kafka_pause_partitions(c->rk, parts)
+                  : rd_kafka_resume_partitions(c->rk, parts);
+    if (parts != NULL)
+        rd_kafka_topic_partition_list_destroy(parts);
+    return e == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : VC_EIO;
+}
+
+void vc_consumer_close(vc_consumer_t *c)
+{
+    if (c == NULL)
+        return;
+    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        VC_WARN("kafka.commit", "error=\"%s\"", rd_kafka_err2str(e));
+    rd_kafka_consumer_close(c->rk);
+    rd_kafka_destroy(c->rk);
+    free(c);
+}

@@ -1,0 +1,209 @@
+/* Idempotent Kafka producer with synchronous delivery.
+ *
+ * Callers block in vc_producer_send until the delivery report for their message arrives; a
+ * dedicated thread serves rd_kafka_poll so reports arrive whoever is waiting. Payloads are not
+ * copied: the caller's buffer stays valid because the caller waits for the report. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kafka_common.h"
+#include "vc/error.h"
+#include "vc/log.h"
+#include "vc/mq.h"
+
+struct vc_producer {
+    rd_kafka_t *rk;
+    pthread_t poller;
+    atomic_int stop;
+    int poller_started;
+    long long delivery_timeout_ms;
+};
+
+/* One in-flight send; lives on the sender's stack until its report arrives. */
+typedef struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    rd_kafka_resp_err_t err;
+} delivery_t;
+
+/* @locality: the poller thread (inside rd_kafka_poll). */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    delivery_t *d = msg->_private;
+    if (d == NULL)
+        return;
+    pthread_mutex_lock(&d->mu);
+    d->err = msg->err;
+    d->done = 1;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void *poller_main(void *arg)
+{
+    vc_producer_t *p = arg;
+    while (!atomic_load(&p->stop))
+        rd_kafka_poll(p->rk, 100);
+    return NULL;
+}
+
+int vc_producer_new(const vc_kafka_config_t *cfg, const char *client_id, vc_producer_t **out,
+                    char *err, size_t errlen)
+{
+    char num[32], num2[32];
+    snprintf(num, sizeof(num), "%lld", cfg->message_max_bytes);
+    snprintf(num2, sizeof(num2), "%lld", cfg->delivery_timeout_ms);
+    const char *const kv[][2] = {
+        {"bootstrap.servers", cfg->brokers},
+        {"client.id", client_id},
+        {"enable.idempotence", "true"}, /* implies acks=all, in-order, no duplicates */
+        {"acks", "all"},
+        {"message.max.bytes", num},
+        {"message.timeout.ms", num2},
+        {"linger.ms", "2"},
+        {NULL, NULL},
+    };
+    vc_producer_t *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return VC_ENOMEM;
+    p->delivery_timeout_ms = cfg->delivery_timeout_ms;
+    rd_kafka_conf_t *conf = NULL;
+    int rc = vc_mq__conf_build(kv, &conf, err, errlen);
+    if (rc != 0)
+        goto fail;
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    char errstr[512];
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    if (p->rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        rc = vc_err(err, errlen, VC_EINVAL, "kafka producer: %s", errstr);
+        goto fail;
+    }
+    if (pthread_create(&p->poller, NULL, poller_main, p) != 0) {
+        rc = vc_err(err, errlen, VC_ENOMEM, "kafka producer: cannot start poller thread");
+        goto fail;
+    }
+    p->poller_started = 1;
+    *out = p;
+    return 0;
+fail:
+    if (p->rk != NULL)
+        rd_kafka_destroy(p->rk);
+    free(p);
+    return rc;
+}
+
+void vc_producer_free(vc_producer_t *p)
+{
+    if (p == NULL)
+        return;
+    atomic_store(&p->stop, 1);
+    if (p->poller_started)
+        pthread_join(p->poller, NULL);
+    rd_kafka_resp_err_t e = rd_kafka_flush(p->rk, (int)p->delivery_timeout_ms + 1000);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
+        VC_WARN("kafka.flush", "error=\"%s\" outstanding=%d", rd_kafka_err2str(e),
+                rd_kafka_outq_len(p->rk));
+    rd_kafka_destroy(p->rk);
+    free(p);
+}
+
+static int map_error(rd_kafka_resp_err_t e)
+{
+    switch (e) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+        return 0;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+        return VC_ETOOBIG;
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+    case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+        return VC_EUNAVAIL;
+    default:
+        return VC_EIO;
+    }
+}
+
+static rd_kafka_headers_t *headers_build(const vc_mq_header_t *hdrs, size_t nhdrs)
+{
+    if (nhdrs == 0)
+        return NULL;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(nhdrs);
+    for (size_t i = 0; i < nhdrs; i++)
+        rd_kafka_header_add(h, hdrs[i].name, -1, hdrs[i].value, (ssize_t)hdrs[i].len);
+    return h;
+}
+
+int vc_producer_send(vc_producer_t *p, const char *topic, const char *key, size_t keylen,
+                     const void *value, size_t len, const vc_mq_header_t *hdrs, size_t nhdrs,
+                     char *err, size_t errlen)
+{
+    delivery_t d = {.done = 0, .err = RD_KAFKA_RESP_ERR_NO_ERROR};
+    pthread_mutex_init(&d.mu, NULL);
+    pthread_cond_init(&d.cv, NULL);
+    rd_kafka_headers_t *h = headers_build(hdrs, nhdrs);
+    /* No RD_KAFKA_MSG_F_COPY: we wait for the report, so `value` outlives the message. */
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(&d),
+        RD_KAFKA_V_END);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (h != NULL)
+            rd_kafka_headers_destroy(h); /* only taken over on success */
+    } else {
+        pthread_mutex_lock(&d.mu);
+        while (!d.done)
+            pthread_cond_wait(&d.cv, &d.mu);
+        pthread_mutex_unlock(&d.mu);
+        e = d.err;
+    }
+    pthread_cond_destroy(&d.cv);
+    pthread_mutex_destroy(&d.mu);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    return vc_err(err, errlen, map_error(e), "kafka produce to %s: %s", topic,
+                  rd_kafka_err2str(e));
+}
+
+int vc_producer_check(vc_producer_t *p, const char *topic, int timeout_ms, char *err,
+                      size_t errlen)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, topic, NULL);
+    if (rkt == NULL)
+        return vc_err(err, errlen, VC_EUNAVAIL, "kafka: cannot create topic handle");
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_resp_err_t e = rd_kafka_metadata(p->rk, 0, rkt, &md, timeout_ms);
+    int rc = 0;
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rc = vc_err(err, errlen, VC_EUNAVAIL, "kafka metadata: %s", rd_kafka_err2str(e));
+    } else if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rc = vc_err(err, errlen, VC_EUNAVAIL, "kafka topic %s: %s", topic,
+                    md->topic_cnt ? rd_kafka_err2str(md->topics[0].err) : "missing");
+    } else {
+        for (int i = 0; i < md->topics[0].partition_cnt && rc == 0; i++)
+            if (md->topics[0].partitions[i].leader < 0)
+                rc = vc_err(err, errlen, VC_EUNAVAIL, "kafka topic %s partition %d: no leader",
+                            topic, md->topics[0].partitions[i].id);
+    }
+    if (md != NULL)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return rc;
+}
+
+rd_kafka_t *vc_producer_handle(vc_producer_t *p)
+{
+    return p->rk;
+}

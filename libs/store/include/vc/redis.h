@@ -1,0 +1,46 @@
+#ifndef VC_REDIS_H
+#define VC_REDIS_H
+/* A bounded pool of hiredis connections. Connections are made lazily, checked out by one
+ * thread at a time, and dropped (then re-dialled on demand) after any I/O or protocol error,
+ * so a Redis restart heals by itself. */
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+typedef struct vc_redis_pool vc_redis_pool_t;
+
+typedef struct {
+    const char *url;               /* redis://[:password@]host[:port][/db] */
+    size_t size;                   /* REDIS_POOL_SIZE: most connections open at once */
+    long long dial_timeout_ms;     /* REDIS_DIAL_TIMEOUT */
+    long long io_timeout_ms;       /* max(REDIS_READ_TIMEOUT, REDIS_WRITE_TIMEOUT) */
+    long long pool_timeout_ms;     /* REDIS_POOL_TIMEOUT: wait for a free connection */
+} vc_redis_opts_t;
+
+/* Reads REDIS_URL, REDIS_POOL_SIZE, REDIS_DIAL_TIMEOUT, REDIS_READ_TIMEOUT,
+ * REDIS_WRITE_TIMEOUT and REDIS_POOL_TIMEOUT into opts (url points into the environment).
+ * Returns 0 or VC_EINVAL naming the variable. */
+int vc_redis_opts_from_env(vc_redis_opts_t *opts, char *err, size_t errlen);
+
+/* Creates the pool (no connection is made yet). Returns 0, VC_EINVAL (bad URL) or VC_ENOMEM. */
+int vc_redis_pool_new(const vc_redis_opts_t *opts, vc_redis_pool_t **out, char *err,
+                      size_t errlen);
+/* Frees the pool. Every connection must have been released. */
+void vc_redis_pool_free(vc_redis_pool_t *pool);
+
+/* Checks out a connected context. Returns 0, VC_ETIMEDOUT (pool exhausted for
+ * pool_timeout_ms) or VC_EUNAVAIL (cannot connect/authenticate; err says why). */
+int vc_redis_acquire(vc_redis_pool_t *pool, redisContext **out, char *err, size_t errlen);
+/* Returns a context; broken != 0 closes it (after an error its stream state is unknown). */
+void vc_redis_release(vc_redis_pool_t *pool, redisContext *ctx, int broken);
+
+/* Runs one command given as argv (binary-safe) on a pooled connection. On success *reply is
+ * the reply (caller frees with freeReplyObject); a Redis error reply is returned as VC_EIO with
+ * its text in err. Returns 0, VC_EIO, VC_ETIMEDOUT or VC_EUNAVAIL. */
+int vc_redis_command(vc_redis_pool_t *pool, int argc, const char **argv, const size_t *argvlen,
+                     redisReply **reply, char *err, size_t errlen);
+
+/* PING round trip. Returns 0 or a negative VC_E* code with err set. */
+int vc_redis_ping(vc_redis_pool_t *pool, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,28 @@
+#ifndef VC_RESULTS_H
+#define VC_RESULTS_H
+/* The Redis fast path for detection state: `vc:result:{id}` holds the msgpack
+ * DetectionResult (queued placeholder first, then the final result) with a TTL, and every
+ * final result is announced on channel `vc:results` (message = detection id). */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vc/redis.h"
+
+#define VC_RESULTS_CHANNEL "vc:results"
+#define VC_RESULTS_KEY_PREFIX "vc:result:"
+
+/* Stores buf under the id's key with a TTL. only_if_absent: SET NX, returning VC_EEXIST when
+ * the key exists. publish: also PUBLISH the id on VC_RESULTS_CHANNEL (same round trip).
+ * Returns 0, VC_EEXIST or a transport error (VC_EIO, VC_ETIMEDOUT, VC_EUNAVAIL). */
+int vc_results_put(vc_redis_pool_t *pool, const char *id, const uint8_t *buf, size_t len,
+                   long long ttl_s, int only_if_absent, int publish, char *err, size_t errlen);
+
+/* Fetches the stored bytes. *buf is malloc'd (caller frees with free()). Returns 0,
+ * VC_ENOTFOUND or a transport error. */
+int vc_results_get(vc_redis_pool_t *pool, const char *id, uint8_t **buf, size_t *len, char *err,
+                   size_t errlen);
+
+/* Deletes the key (used to undo a queued placeholder whose publish failed). */
+int vc_results_del(vc_redis_pool_t *pool, const char *id, char *err, size_t errlen);
+
+#endif

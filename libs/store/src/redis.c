@@ -1,0 +1,235 @@
+/* hiredis connections behind vc_pool: URL parsing, dialling with timeouts, AUTH/SELECT, and
+ * a command helper that retires a connection after any transport error. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "vc/config.h"
+#include "vc/error.h"
+#include "vc/pool.h"
+#include "vc/redis.h"
+
+typedef struct {
+    char host[256];
+    int port;
+    int db;
+    char password[256];
+    long long dial_timeout_ms, io_timeout_ms;
+} endpoint_t;
+
+struct vc_redis_pool {
+    endpoint_t ep;
+    vc_pool_t *pool;
+};
+
+int vc_redis_opts_from_env(vc_redis_opts_t *o, char *err, size_t errlen)
+{
+    long long size = 0, rd = 0, wr = 0;
+    int rc = vc_config_str("REDIS_URL", "redis://127.0.0.1:6379/0", &o->url, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("REDIS_POOL_SIZE", 50, 1, 10000, &size, err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("REDIS_DIAL_TIMEOUT", 5000, 1, 600000, &o->dial_timeout_ms,
+                                   err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("REDIS_READ_TIMEOUT", 3000, 1, 600000, &rd, err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("REDIS_WRITE_TIMEOUT", 3000, 1, 600000, &wr, err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("REDIS_POOL_TIMEOUT", 4000, 1, 600000, &o->pool_timeout_ms,
+                                   err, errlen);
+    o->size = (size_t)size;
+    /* hiredis has one socket timeout for both directions. */
+    o->io_timeout_ms = rd > wr ? rd : wr;
+    return rc;
+}
+
+/* Copies [s, s+n) into dst (cap bytes) as a string; VC_EINVAL when it does not fit. */
+static int copy_span(char *dst, size_t cap, const char *s, size_t n)
+{
+    if (n >= cap)
+        return VC_EINVAL;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+static int parse_num(const char *s, size_t n, long lo, long hi, int *out)
+{
+    char buf[16];
+    if (n == 0 || copy_span(buf, sizeof(buf), s, n) != 0)
+        return VC_EINVAL;
+    char *end = NULL;
+    errno = 0;
+    long v = strtol(buf, &end, 10);
+    if (errno != 0 || *end != '\0' || v < lo || v > hi)
+        return VC_EINVAL;
+    *out = (int)v;
+    return 0;
+}
+
+/* Parses redis://[[user]:password@]host[:port][/db]. */
+static int parse_url(const char *url, endpoint_t *ep)
+{
+    const char *p = url;
+    if (strncmp(p, "redis://", 8) != 0)
+        return VC_EINVAL;
+    p += 8;
+    const char *at = strchr(p, '@');
+    if (at != NULL) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *pw = colon ? colon + 1 : p;
+        if (copy_span(ep->password, sizeof(ep->password), pw, (size_t)(at - pw)) != 0)
+            return VC_EINVAL;
+        p = at + 1;
+    }
+    size_t hostlen = strcspn(p, ":/");
+    if (hostlen == 0 || copy_span(ep->host, sizeof(ep->host), p, hostlen) != 0)
+        return VC_EINVAL;
+    p += hostlen;
+    ep->port = 6379;
+    ep->db = 0;
+    if (*p == ':') {
+        size_t n = strcspn(++p, "/");
+        if (parse_num(p, n, 1, 65535, &ep->port) != 0)
+            return VC_EINVAL;
+        p += n;
+    }
+    if (*p == '/' && p[1] != '\0') {
+        if (parse_num(p + 1, strlen(p + 1), 0, 10000, &ep->db) != 0)
+            return VC_EINVAL;
+    }
+    return 0;
+}
+
+static struct timeval tv_ms(long long ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    return tv;
+}
+
+/* Sends a setup command (AUTH/SELECT) and checks for a non-error reply. */
+static int setup_cmd(redisContext *c, const char *what, const char *fmt, const char *arg,
+                     char *err, size_t errlen)
+{
+    redisReply *r = redisCommand(c, fmt, arg);
+    int ok = r != NULL && r->type != REDIS_REPLY_ERROR;
+    if (!ok)
+        vc_err(err, errlen, VC_EUNAVAIL, "redis %s: %s", what,
+               r ? r->str : (c->errstr[0] ? c->errstr : "no reply"));
+    if (r != NULL)
+        freeReplyObject(r);
+    return ok ? 0 : VC_EUNAVAIL;
+}
+
+static void *redis_dial(void *opaque, char *err, size_t errlen)
+{
+    const endpoint_t *ep = opaque;
+    redisContext *c = redisConnectWithTimeout(ep->host, ep->port, tv_ms(ep->dial_timeout_ms));
+    if (c == NULL || c->err) {
+        vc_err(err, errlen, VC_EUNAVAIL, "redis connect %s:%d: %s", ep->host, ep->port,
+               c ? c->errstr : "out of memory");
+        goto fail;
+    }
+    if (redisSetTimeout(c, tv_ms(ep->io_timeout_ms)) != REDIS_OK) {
+        vc_err(err, errlen, VC_EUNAVAIL, "redis set timeout: %s", c->errstr);
+        goto fail;
+    }
+    char db[16];
+    snprintf(db, sizeof(db), "%d", ep->db);
+    if (ep->password[0] != '\0' &&
+        setup_cmd(c, "AUTH", "AUTH %s", ep->password, err, errlen) != 0)
+        goto fail;
+    if (ep->db != 0 && setup_cmd(c, "SELECT", "SELECT %s", db, err, errlen) != 0)
+        goto fail;
+    return c;
+fail:
+    if (c != NULL)
+        redisFree(c);
+    return NULL;
+}
+
+static void redis_close(void *opaque, void *conn)
+{
+    (void)opaque;
+    redisFree(conn);
+}
+
+int vc_redis_pool_new(const vc_redis_opts_t *o, vc_redis_pool_t **out, char *err, size_t errlen)
+{
+    vc_redis_pool_t *rp = calloc(1, sizeof(*rp));
+    if (rp == NULL)
+        return VC_ENOMEM;
+    if (parse_url(o->url, &rp->ep) != 0) {
+        free(rp);
+        return vc_err(err, errlen, VC_EINVAL,
+                      "REDIS_URL: expected redis://[:password@]host[:port][/db]");
+    }
+    rp->ep.dial_timeout_ms = o->dial_timeout_ms;
+    rp->ep.io_timeout_ms = o->io_timeout_ms;
+    vc_pool_ops_t ops = {.dial = redis_dial, .close = redis_close, .opaque = &rp->ep};
+    int rc = vc_pool_new(o->size, o->pool_timeout_ms, &ops, &rp->pool);
+    if (rc != 0) {
+        free(rp);
+        return rc;
+    }
+    *out = rp;
+    return 0;
+}
+
+void vc_redis_pool_free(vc_redis_pool_t *rp)
+{
+    if (rp == NULL)
+        return;
+    vc_pool_free(rp->pool);
+    free(rp);
+}
+
+int vc_redis_acquire(vc_redis_pool_t *rp, redisContext **out, char *err, size_t errlen)
+{
+    void *c = NULL;
+    int rc = vc_pool_acquire(rp->pool, &c, err, errlen);
+    if (rc == 0)
+        *out = c;
+    return rc;
+}
+
+void vc_redis_release(vc_redis_pool_t *rp, redisContext *ctx, int broken)
+{
+    vc_pool_release(rp->pool, ctx, broken || ctx->err != 0);
+}
+
+int vc_redis_command(vc_redis_pool_t *rp, int argc, const char **argv, const size_t *argvlen,
+                     redisReply **reply, char *err, size_t errlen)
+{
+    redisContext *c = NULL;
+    int rc = vc_redis_acquire(rp, &c, err, errlen);
+    if (rc != 0)
+        return rc;
+    redisReply *r = redisCommandArgv(c, argc, argv, argvlen);
+    if (r == NULL) {
+        rc = vc_err(err, errlen, VC_EIO, "redis %s: %s", argv[0], c->errstr);
+        vc_redis_release(rp, c, 1);
+        return rc;
+    }
+    vc_redis_release(rp, c, 0);
+    if (r->type == REDIS_REPLY_ERROR) {
+        rc = vc_err(err, errlen, VC_EIO, "redis %s: %s", argv[0], r->str);
+        freeReplyObject(r);
+        return rc;
+    }
+    *reply = r;
+    return 0;
+}
+
+int vc_redis_ping(vc_redis_pool_t *rp, char *err, size_t errlen)
+{
+    const char *argv[] = {"PING"};
+    redisReply *r = NULL;
+    int rc = vc_redis_command(rp, 1, argv, NULL, &r, err, errlen);
+    if (rc == 0)
+        freeReplyObject(r);
+    return rc;
+}

@@ -1,0 +1,100 @@
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vc/error.h"
+#include "vc/id.h"
+#include "vc/results.h"
+
+#define KEY_MAX (sizeof(VC_RESULTS_KEY_PREFIX) + VC_ID_MAX)
+
+static int make_key(const char *id, char *key, size_t cap)
+{
+    int n = snprintf(key, cap, "%s%s", VC_RESULTS_KEY_PREFIX, id);
+    return (n < 0 || (size_t)n >= cap) ? VC_EINVAL : 0;
+}
+
+/* Reads one pipelined reply; a NULL reply means the connection is broken. */
+static int take_reply(redisContext *c, redisReply **r, char *err, size_t errlen)
+{
+    void *p = NULL;
+    if (redisGetReply(c, &p) != REDIS_OK || p == NULL)
+        return vc_err(err, errlen, VC_EIO, "redis: %s", c->errstr[0] ? c->errstr : "no reply");
+    *r = p;
+    return 0;
+}
+
+int vc_results_put(vc_redis_pool_t *pool, const char *id, const uint8_t *buf, size_t len,
+                   long long ttl_s, int only_if_absent, int publish, char *err, size_t errlen)
+{
+    char key[KEY_MAX], ttl[24];
+    if (make_key(id, key, sizeof(key)) != 0)
+        return vc_err(err, errlen, VC_EINVAL, "detection id too long");
+    snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
+    const char *argv[] = {"SET", key, (const char *)buf, "EX", ttl, "NX"};
+    size_t argvlen[] = {3, strlen(key), len, 2, strlen(ttl), 2};
+    redisContext *c = NULL;
+    int rc = vc_redis_acquire(pool, &c, err, errlen);
+    if (rc != 0)
+        return rc;
+    /* SET and PUBLISH share one round trip (pipelined). */
+    redisAppendCommandArgv(c, only_if_absent ? 6 : 5, argv, argvlen);
+    if (publish)
+        redisAppendCommand(c, "PUBLISH %s %s", VC_RESULTS_CHANNEL, id);
+    redisReply *set = NULL, *pub = NULL;
+    rc = take_reply(c, &set, err, errlen);
+    if (rc == 0 && publish)
+        rc = take_reply(c, &pub, err, errlen);
+    vc_redis_release(pool, c, rc != 0);
+    if (rc == 0 && set->type == REDIS_REPLY_ERROR)
+        rc = vc_err(err, errlen, VC_EIO, "redis SET: %s", set->str);
+    else if (rc == 0 && set->type == REDIS_REPLY_NIL)
+        rc = VC_EEXIST; /* NX refused: the key exists */
+    else if (rc == 0 && pub != NULL && pub->type == REDIS_REPLY_ERROR)
+        rc = vc_err(err, errlen, VC_EIO, "redis PUBLISH: %s", pub->str);
+    if (set != NULL)
+        freeReplyObject(set);
+    if (pub != NULL)
+        freeReplyObject(pub);
+    return rc;
+}
+
+int vc_results_get(vc_redis_pool_t *pool, const char *id, uint8_t **buf, size_t *len, char *err,
+                   size_t errlen)
+{
+    char key[KEY_MAX];
+    if (make_key(id, key, sizeof(key)) != 0)
+        return VC_ENOTFOUND;
+    const char *argv[] = {"GET", key};
+    redisReply *r = NULL;
+    int rc = vc_redis_command(pool, 2, argv, NULL, &r, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (r->type != REDIS_REPLY_STRING) {
+        freeReplyObject(r);
+        return VC_ENOTFOUND;
+    }
+    uint8_t *copy = malloc(r->len > 0 ? r->len : 1);
+    if (copy == NULL) {
+        freeReplyObject(r);
+        return VC_ENOMEM;
+    }
+    memcpy(copy, r->str, r->len);
+    *buf = copy;
+    *len = r->len;
+    freeReplyObject(r);
+    return 0;
+}
+
+int vc_results_del(vc_redis_pool_t *pool, const char *id, char *err, size_t errlen)
+{
+    char key[KEY_MAX];
+    if (make_key(id, key, sizeof(key)) != 0)
+        return VC_EINVAL;
+    const char *argv[] = {"DEL", key};
+    redisReply *r = NULL;
+    int rc = vc_redis_command(pool, 2, argv, NULL, &r, err, errlen);
+    if (rc == 0)
+        freeReplyObject(r);
+    return rc;
+}
