@@ -1,0 +1,84 @@
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "detector.h"
+#include "vc/config.h"
+#include "vc/error.h"
+
+static int instance_default(char *out, size_t cap)
+{
+    char host[48] = "detector";
+    gethostname(host, sizeof(host) - 1);
+    int n = snprintf(out, cap, "%s-%ld", host, (long)getpid());
+    return (n < 0 || (size_t)n >= cap) ? VC_EINVAL : 0;
+}
+
+static int load_log_level(detector_config_t *cfg, char *err, size_t errlen)
+{
+    static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+    const char *lvl = NULL;
+    int rc = vc_config_enum("LOG_LEVEL", "info", levels, &lvl, err, errlen);
+    if (rc == 0)
+        rc = vc_log_level_parse(lvl, &cfg->log_level);
+    return rc;
+}
+
+static int load_instance(detector_config_t *cfg, char *err, size_t errlen)
+{
+    const char *id = NULL;
+    int rc = vc_config_str("INSTANCE_ID", NULL, &id, err, errlen);
+    if (rc != 0)
+        return rc;
+    if (id == NULL || *id == '\0')
+        return instance_default(cfg->instance_id, sizeof(cfg->instance_id));
+    if (strlen(id) >= sizeof(cfg->instance_id))
+        return vc_err(err, errlen, VC_EINVAL, "INSTANCE_ID: longer than %zu bytes",
+                      sizeof(cfg->instance_id) - 1);
+    memcpy(cfg->instance_id, id, strlen(id) + 1);
+    return 0;
+}
+
+static int load_limits(detector_config_t *cfg, char *err, size_t errlen)
+{
+    long long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long long secs = 0, chans = 0;
+    int rc = vc_config_int("THREAD_POOL_SIZE", cores > 0 ? 2 * cores : 4, 1, 1024, &cfg->threads,
+                           err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("DETECTOR_MAX_INFLIGHT", 4 * cfg->threads, 1, 100000,
+                           &cfg->max_inflight, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("RESULT_TTL_SECONDS", 86400, 1, 365LL * 86400, &cfg->result_ttl_s,
+                           err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("MAX_AUDIO_SECONDS", 600, 1, 86400, &secs, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("MAX_AUDIO_CHANNELS", 8, 1, 64, &chans, err, errlen);
+    vc_audio_opts_default(&cfg->audio);
+    cfg->audio.max_duration_s = (double)secs;
+    cfg->audio.max_channels = (int)chans;
+    return rc;
+}
+
+int detector_config_load(detector_config_t *cfg, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    int rc = load_log_level(cfg, err, errlen);
+    if (rc == 0)
+        rc = load_instance(cfg, err, errlen);
+    if (rc == 0)
+        rc = vc_config_str("KAFKA_GROUP_ID", "vc-detectors", &cfg->group_id, err, errlen);
+    if (rc == 0)
+        rc = load_limits(cfg, err, errlen);
+    if (rc == 0)
+        rc = vc_kafka_config_from_env(&cfg->kafka, err, errlen);
+    if (rc == 0)
+        rc = vc_redis_opts_from_env(&cfg->redis, err, errlen);
+    /* Every pool thread may hold one connection of each kind; more would sit idle. */
+    if (rc == 0)
+        rc = vc_pg_opts_from_env(&cfg->pg, (size_t)cfg->threads + 1, err, errlen);
+    if (rc == 0 && cfg->redis.size > (size_t)cfg->threads + 1)
+        cfg->redis.size = (size_t)cfg->threads + 1;
+    return rc;
+}

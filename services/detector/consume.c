@@ -1,0 +1,109 @@
+/* The detector's main-thread loop: the only place that touches the consumer and the offset
+ * tracker. Pool threads hand finished jobs back through d->done. */
+#include <stdlib.h>
+
+#include "detector.h"
+#include "vc/error.h"
+
+volatile sig_atomic_t detector_stopping = 0;
+
+/* @locality: main thread (called from inside vc_consumer_poll). */
+void detector_on_rebalance(void *opaque, int assigned,
+                           const rd_kafka_topic_partition_list_t *parts)
+{
+    detector_t *d = opaque;
+    if (assigned) {
+        /* Newly assigned partitions start unpaused; keep back-pressure consistent. */
+        if (d->paused)
+            vc_consumer_pause_all(d->consumer, 1);
+        return;
+    }
+    /* Work still running for revoked partitions may finish, but its offsets are no longer
+     * ours to store; its effect is idempotent, so the new owner may safely redo it. */
+    for (int i = 0; i < parts->cnt; i++)
+        vc_offtrack_forget(d->track, parts->elems[i].partition);
+}
+
+static void retire(detector_t *d, job_t *job)
+{
+    rd_kafka_message_t *m = job->msg;
+    if (job->committable) {
+        int64_t next = vc_offtrack_done(d->track, m->partition, m->offset);
+        if (next >= 0)
+            vc_consumer_store(d->consumer, m->partition, next);
+    } else {
+        /* Not durable (stopping mid-retry): leave the offset unstored so the group redelivers
+         * it. Forget the partition's run, or every later message would wait behind it. */
+        VC_WARN("job.abandoned", "partition=%d offset=%lld", (int)m->partition,
+                (long long)m->offset);
+        vc_offtrack_forget(d->track, m->partition);
+    }
+    rd_kafka_message_destroy(m);
+    free(job);
+}
+
+static void drain_done(detector_t *d, int64_t timeout_ms)
+{
+    void *item = NULL;
+    while (vc_queue_pop(d->done, &item, timeout_ms) == 0) {
+        retire(d, item);
+        timeout_ms = 0;
+    }
+}
+
+static void apply_backpressure(detector_t *d)
+{
+    size_t inflight = vc_offtrack_inflight(d->track);
+    if (!d->paused && inflight >= (size_t)d->cfg.max_inflight) {
+        if (vc_consumer_pause_all(d->consumer, 1) == 0)
+            d->paused = 1;
+        VC_DEBUG("consumer.paused", "inflight=%zu", inflight);
+    } else if (d->paused && inflight <= (size_t)d->cfg.max_inflight / 2) {
+        if (vc_consumer_pause_all(d->consumer, 0) == 0)
+            d->paused = 0;
+        VC_DEBUG("consumer.resumed", "inflight=%zu", inflight);
+    }
+}
+
+static void dispatch(detector_t *d, rd_kafka_message_t *m)
+{
+    if (vc_offtrack_begin(d->track, m->partition, m->offset) != 0) {
+        /* Redelivery from an older position after a rebalance: restart tracking there. */
+        vc_offtrack_forget(d->track, m->partition);
+        if (vc_offtrack_begin(d->track, m->partition, m->offset) != 0) {
+            VC_ERROR("consumer.track", "partition=%d offset=%lld", (int)m->partition,
+                     (long long)m->offset);
+            rd_kafka_message_destroy(m);
+            return;
+        }
+    }
+    job_t *job = calloc(1, sizeof(*job));
+    if (job == NULL) {
+        vc_offtrack_forget(d->track, m->partition);
+        rd_kafka_message_destroy(m);
+        return;
+    }
+    job->d = d;
+    job->msg = m;
+    /* Pausing keeps the pool queue below capacity; blocking here is only a safety net. */
+    if (vc_threadpool_submit(d->pool, detector_job_run, job, -1) != 0) {
+        vc_offtrack_forget(d->track, m->partition);
+        rd_kafka_message_destroy(m);
+        free(job);
+    }
+}
+
+void detector_consume_loop(detector_t *d)
+{
+    while (!detector_stopping) {
+        drain_done(d, 0);
+        apply_backpressure(d);
+        rd_kafka_message_t *m = vc_consumer_poll(d->consumer, 100);
+        if (m != NULL)
+            dispatch(d, m);
+    }
+    VC_INFO("detector.draining", "inflight=%zu", vc_offtrack_inflight(d->track));
+    /* Runs every queued job (stores give up their retries once stopping is set). */
+    vc_threadpool_shutdown(d->pool);
+    drain_done(d, 0);
+}

@@ -1,0 +1,208 @@
+/* One detection job, run on a pool thread: decode the request, analyse its media, make the
+ * result durable (PostgreSQL, then Redis + notification, then the results topic) and post the
+ * job back to the main thread. Poison messages go to the dead-letter topic instead. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "detector.h"
+#include "vc/clock.h"
+#include "vc/detections.h"
+#include "vc/error.h"
+#include "vc/results.h"
+#include "vc/wire.h"
+
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 5000
+
+/* Sleeps for an exponentially growing, jittered interval (full jitter). This is a retry
+ * pause, not synchronisation. */
+static void backoff(int attempt)
+{
+    long long cap = BACKOFF_MIN_MS << (attempt < 6 ? attempt : 6);
+    if (cap > BACKOFF_MAX_MS)
+        cap = BACKOFF_MAX_MS;
+    static _Thread_local unsigned seed;
+    if (seed == 0)
+        seed = (unsigned)vc_clock_mono_ns() | 1u;
+    long long ms = BACKOFF_MIN_MS / 2 + (long long)(rand_r(&seed) % (unsigned)cap);
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int send_dlq(job_t *job, const char *stage, const char *reason)
+{
+    detector_t *d = job->d;
+    const rd_kafka_message_t *m = job->msg;
+    char part[16], off[24], errbuf[256];
+    snprintf(part, sizeof(part), "%d", (int)m->partition);
+    snprintf(off, sizeof(off), "%lld", (long long)m->offset);
+    const char *topic = rd_kafka_topic_name(m->rkt);
+    vc_mq_header_t hdrs[] = {
+        {"error.stage", stage, strlen(stage)},
+        {"error.reason", reason, strlen(reason)},
+        {"source.topic", topic, strlen(topic)},
+        {"source.partition", part, strlen(part)},
+        {"source.offset", off, strlen(off)},
+        {"detector.instance", d->cfg.instance_id, strlen(d->cfg.instance_id)},
+    };
+    for (int attempt = 0; !detector_stopping; attempt++) {
+        int rc = vc_producer_send(d->producer, d->cfg.kafka.topic_dlq, m->key, m->key_len,
+                                  m->payload, m->len, hdrs, sizeof(hdrs) / sizeof(hdrs[0]),
+                                  errbuf, sizeof(errbuf));
+        if (rc == 0) {
+            vc_counter_add(d->m_dlq, 1);
+            VC_WARN("job.dead_letter", "partition=%d offset=%lld stage=%s reason=\"%s\"",
+                    (int)m->partition, (long long)m->offset, stage, reason);
+            return 0;
+        }
+        VC_ERROR("job.dlq_failed", "error=\"%s\" attempt=%d", errbuf, attempt);
+        backoff(attempt);
+    }
+    return VC_ECLOSED;
+}
+
+/* Writes the result to PostgreSQL and then Redis (+ PUBLISH), retrying transient failures
+ * with backoff until both succeed or the process is stopping. */
+static int persist(detector_t *d, const vc_result_t *res, const uint8_t *blob, size_t len)
+{
+    char errbuf[512];
+    for (int attempt = 0; !detector_stopping; attempt++) {
+        PGconn *conn = NULL;
+        int rc = vc_pg_acquire(d->pg, &conn, errbuf, sizeof(errbuf));
+        if (rc == 0) {
+            rc = vc_detections_upsert(conn, res, blob, len, errbuf, sizeof(errbuf));
+            vc_pg_release(d->pg, conn, rc != 0);
+        }
+        if (rc == 0)
+            rc = vc_results_put(d->redis, res->id, blob, len, d->cfg.result_ttl_s, 0, 1, errbuf,
+                                sizeof(errbuf));
+        if (rc == 0)
+            return 0;
+        vc_counter_add(d->m_store_retries, 1);
+        VC_WARN("job.store_retry", "id=%s attempt=%d error=\"%s\"", res->id, attempt, errbuf);
+        backoff(attempt);
+    }
+    return VC_ECLOSED;
+}
+
+/* The downstream results topic is part of the contract: retried like the stores. */
+static int publish_result(detector_t *d, const vc_result_t *res, const uint8_t *blob,
+                          size_t len)
+{
+    char errbuf[256];
+    static const char ctype[] = "application/msgpack", schema[] = "DetectionResult/1";
+    vc_mq_header_t hdrs[] = {{"content-type", ctype, sizeof(ctype) - 1},
+                             {"schema", schema, sizeof(schema) - 1}};
+    for (int attempt = 0; !detector_stopping; attempt++) {
+        int rc = vc_producer_send(d->producer, d->cfg.kafka.topic_results, res->id,
+                                  strlen(res->id), blob, len, hdrs, 2, errbuf, sizeof(errbuf));
+        if (rc == 0)
+            return 0;
+        VC_WARN("job.publish_retry", "id=%s attempt=%d error=\"%s\"", res->id, attempt, errbuf);
+        backoff(attempt);
+    }
+    return VC_ECLOSED;
+}
+
+static void add_audio_evidence(vc_analyzer_t *an, const vc_audio_report_t *r)
+{
+    vc_analyzer_add_evidence(an, "duration_s", r->duration_s);
+    vc_analyzer_add_evidence(an, "sample_rate_hz", r->sample_rate);
+    vc_analyzer_add_evidence(an, "channels", r->channels);
+    vc_analyzer_add_evidence(an, "rms_dbfs", r->rms_dbfs);
+    vc_analyzer_add_evidence(an, "peak_dbfs", r->peak_dbfs);
+    vc_analyzer_add_evidence(an, "clipping_ratio", r->clipping_ratio);
+    vc_analyzer_add_evidence(an, "silence_ratio", r->silence_ratio);
+    vc_analyzer_add_evidence(an, "spectral_centroid_hz", r->spectral_centroid_hz);
+    vc_analyzer_add_evidence(an, "spectral_bandwidth_hz", r->spectral_bandwidth_hz);
+    vc_analyzer_add_evidence(an, "spectral_flatness", r->spectral_flatness);
+}
+
+/* Fills res from the analysis of req. Returns 0 when analysed; otherwise res is FAILED with
+ * a reason and *media_error is set for the dead-letter record. */
+static void analyse(detector_t *d, const vc_request_t *req, vc_result_t *res,
+                    const char **media_error)
+{
+    if (req->type != VC_TYPE_AUDIO) {
+        res->status = VC_STATUS_FAILED;
+        snprintf(res->reason, sizeof(res->reason),
+                 "%s analysis is not available in this version", vc_type_name(req->type));
+        return;
+    }
+    vc_audio_opts_t opts = d->cfg.audio;
+    opts.pcm_sample_rate = req->audio.sample_rate;
+    vc_audio_report_t rep;
+    char errbuf[200];
+    int rc = vc_audio_analyze(req->audio.data, req->audio.len, req->audio.format, &opts, &rep,
+                              errbuf, sizeof(errbuf));
+    if (rc != 0) {
+        res->status = VC_STATUS_FAILED;
+        snprintf(res->reason, sizeof(res->reason), "audio: %s", errbuf);
+        *media_error = res->reason;
+        return;
+    }
+    vc_analyzer_t *an = vc_result_add_analyzer(res, "audio", "signal_stats", vc_detect_version());
+    if (an != NULL)
+        add_audio_evidence(an, &rep);
+    /* The first-generation analysis measures the signal but has no spoof model yet: it says
+     * so instead of inventing a score. */
+    res->status = VC_STATUS_COMPLETED;
+    res->verdict = VC_VERDICT_INCONCLUSIVE;
+    res->has_score = 0;
+}
+
+static void result_init(detector_t *d, const vc_request_t *req, vc_result_t *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->v = VC_WIRE_VERSION;
+    memcpy(res->id, req->id, sizeof(res->id));
+    memcpy(res->tenant, req->tenant, sizeof(res->tenant));
+    snprintf(res->detector, sizeof(res->detector), "%s", d->cfg.instance_id);
+    res->type = req->type;
+    res->submitted_at_ms = req->submitted_at_ms;
+    res->started_at_ms = vc_clock_wall_ms();
+}
+
+static int process(job_t *job)
+{
+    detector_t *d = job->d;
+    vc_request_t req;
+    char errbuf[256];
+    int rc = vc_wire_request_decode(job->msg->payload, job->msg->len, &req, errbuf,
+                                    sizeof(errbuf));
+    if (rc != 0)
+        return send_dlq(job, "decode", errbuf);
+    int64_t t0 = vc_clock_mono_ns();
+    vc_result_t res;
+    result_init(d, &req, &res);
+    const char *media_error = NULL;
+    analyse(d, &req, &res, &media_error);
+    res.completed_at_ms = vc_clock_wall_ms();
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    rc = vc_wire_result_encode(&res, &blob, &len);
+    if (rc != 0)
+        return rc;
+    rc = persist(d, &res, blob, len);
+    if (rc == 0)
+        rc = publish_result(d, &res, blob, len);
+    if (rc == 0 && media_error != NULL)
+        rc = send_dlq(job, "analyse", media_error);
+    free(blob);
+    if (rc == 0) {
+        vc_counter_add(res.status == VC_STATUS_COMPLETED ? d->m_completed : d->m_failed, 1);
+        vc_histogram_observe(d->m_latency, (double)(vc_clock_mono_ns() - t0) / 1e9);
+        VC_DEBUG("job.done", "id=%s status=%s", res.id, vc_status_name(res.status));
+    }
+    return rc;
+}
+
+void detector_job_run(void *arg)
+{
+    job_t *job = arg;
+    job->committable = process(job) == 0;
+    /* The done queue is sized for every job that can be in flight: this never blocks long. */
+    vc_queue_push(job->d->done, job, -1);
+}

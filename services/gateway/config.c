@@ -1,0 +1,51 @@
+#include <string.h>
+
+#include "gateway.h"
+#include "vc/config.h"
+#include "vc/error.h"
+
+static int load_http(gateway_config_t *c, char *err, size_t errlen)
+{
+    int rc = vc_config_str("HTTP_HOST", "127.0.0.1", &c->host, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("HTTP_PORT", 8080, 1, 65535, &c->port, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("HTTP_THREADS", 64, 1, 4096, &c->threads, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("MAX_CONCURRENT_REQUESTS", 1000, 1, 1000000, &c->max_concurrent, err,
+                           errlen);
+    if (rc == 0)
+        rc = vc_config_bytes("MAX_BODY_BYTES", 16LL << 20, 1024, 1LL << 30, &c->max_body, err,
+                             errlen);
+    if (rc == 0)
+        rc = vc_config_bytes("MAX_METADATA_BYTES", 16LL << 10, 0, 1LL << 20, &c->max_metadata,
+                             err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("HTTP_REQUEST_TIMEOUT", 30000, 100, 3600000,
+                                   &c->request_timeout_ms, err, errlen);
+    return rc;
+}
+
+int gateway_config_load(gateway_config_t *c, char *err, size_t errlen)
+{
+    static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
+    const char *lvl = NULL;
+    memset(c, 0, sizeof(*c));
+    int rc = vc_config_enum("LOG_LEVEL", "info", levels, &lvl, err, errlen);
+    if (rc == 0)
+        rc = vc_log_level_parse(lvl, &c->log_level);
+    if (rc == 0)
+        rc = load_http(c, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("RESULT_TTL_SECONDS", 86400, 1, 365LL * 86400, &c->result_ttl_s, err,
+                           errlen);
+    if (rc == 0)
+        rc = vc_config_str("DEFAULT_TENANT", "default", &c->tenant, err, errlen);
+    if (rc == 0)
+        rc = vc_kafka_config_from_env(&c->kafka, err, errlen);
+    if (rc == 0)
+        rc = vc_redis_opts_from_env(&c->redis, err, errlen);
+    if (rc == 0)
+        rc = vc_pg_opts_from_env(&c->pg, (size_t)c->threads, err, errlen);
+    return rc;
+}

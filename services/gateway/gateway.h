@@ -1,0 +1,71 @@
+#ifndef VC_GATEWAY_H
+#define VC_GATEWAY_H
+/* vc-gateway: the HTTP front door. civetweb worker threads run the handlers; every piece of
+ * shared state here is either immutable after start-up or thread-safe (pools, producer,
+ * semaphore, metrics). */
+#include <stddef.h>
+
+#include <civetweb.h>
+
+#include "vc/log.h"
+#include "vc/metrics.h"
+#include "vc/mq.h"
+#include "vc/pg.h"
+#include "vc/redis.h"
+#include "vc/sem.h"
+
+typedef struct {
+    vc_kafka_config_t kafka;
+    vc_redis_opts_t redis;
+    vc_pg_opts_t pg;
+    const char *host;             /* HTTP_HOST=127.0.0.1 */
+    long long port;               /* HTTP_PORT=8080 */
+    long long threads;            /* HTTP_THREADS=64 */
+    long long max_concurrent;     /* MAX_CONCURRENT_REQUESTS=1000 */
+    long long max_body;           /* MAX_BODY_BYTES=16M */
+    long long max_metadata;       /* MAX_METADATA_BYTES=16K */
+    long long result_ttl_s;       /* RESULT_TTL_SECONDS=86400 */
+    long long request_timeout_ms; /* HTTP_REQUEST_TIMEOUT=30s */
+    const char *tenant;           /* DEFAULT_TENANT=default (until API keys exist) */
+    vc_log_level_t log_level;
+} gateway_config_t;
+
+typedef struct {
+    gateway_config_t cfg;
+    size_t max_media;             /* largest media part that fits a Kafka message */
+    vc_producer_t *producer;
+    vc_redis_pool_t *redis;
+    vc_pg_pool_t *pg;
+    vc_sem_t *inflight;
+    vc_metrics_t *metrics;
+    vc_histogram_t *m_submit_latency;
+    struct mg_context *http;
+} gateway_t;
+
+int gateway_config_load(gateway_config_t *cfg, char *err, size_t errlen);
+
+/* Route handlers (civetweb worker threads). Each returns the HTTP status it sent. */
+int gateway_handle_submit(struct mg_connection *conn, void *gw);
+int gateway_handle_detection(struct mg_connection *conn, void *gw);
+int gateway_handle_health(struct mg_connection *conn, void *gw);
+int gateway_handle_metrics(struct mg_connection *conn, void *gw);
+
+/* Response helpers (http.c). */
+void gateway_count_status(gateway_t *gw, int status);
+/* Sends a complete response with a body; extra_headers is "" or CRLF-terminated lines. */
+int gateway_send(struct mg_connection *conn, int status, const char *content_type,
+                 const char *extra_headers, const void *body, size_t len);
+/* Serialises obj compactly and sends it (takes no ownership of obj). */
+int gateway_send_json(struct mg_connection *conn, int status, const char *extra_headers,
+                      const void *json_obj);
+/* Sends {"error":{"code","message"}} with the given status. */
+int gateway_send_error(struct mg_connection *conn, int status, const char *code,
+                       const char *extra_headers, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* Reads the whole request body into a malloc'd buffer (NUL-terminated for parsers), refusing
+ * more than `max` bytes. Returns 0, VC_ETOOBIG (declared or actual size over max), VC_EIO
+ * (client went away or body shorter than declared) or VC_ENOMEM. Caller frees *body. */
+int gateway_read_body(struct mg_connection *conn, size_t max, char **body, size_t *len);
+
+#endif

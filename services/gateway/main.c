@@ -1,0 +1,122 @@
+/* vc-gateway: process lifecycle. Loads the config, connects the stores and the producer,
+ * starts civetweb, waits for SIGTERM/SIGINT, then stops accepting, drains and exits 0. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "vc/error.h"
+
+/* Largest media part whose DetectionRequest still fits one Kafka message (the envelope and
+ * metadata get 64 KiB), so an oversize submission is refused at the door, not by Kafka. */
+static size_t max_media_for(const gateway_config_t *cfg)
+{
+    long long by_kafka = cfg->kafka.message_max_bytes - 65536 - cfg->max_metadata;
+    long long by_body = cfg->max_body; /* decoded media is never larger than the body */
+    long long m = by_kafka < by_body ? by_kafka : by_body;
+    return m > 0 ? (size_t)m : 0;
+}
+
+static int migrate(gateway_t *gw, char *err, size_t errlen)
+{
+    PGconn *c = NULL;
+    int rc = vc_pg_acquire(gw->pg, &c, err, errlen);
+    if (rc != 0)
+        return rc;
+    rc = vc_pg_migrate(c, err, errlen);
+    vc_pg_release(gw->pg, c, rc != 0);
+    return rc;
+}
+
+static int start_http(gateway_t *gw, char *err, size_t errlen)
+{
+    char ports[300], threads[16], timeout[24];
+    snprintf(ports, sizeof(ports), "%s:%lld", gw->cfg.host, gw->cfg.port);
+    snprintf(threads, sizeof(threads), "%lld", gw->cfg.threads);
+    snprintf(timeout, sizeof(timeout), "%lld", gw->cfg.request_timeout_ms);
+    const char *options[] = {"listening_ports", ports, "num_threads", threads,
+                             "request_timeout_ms", timeout, "enable_keep_alive", "yes",
+                             "keep_alive_timeout_ms", "5000", NULL};
+    struct mg_callbacks cb;
+    memset(&cb, 0, sizeof(cb));
+    gw->http = mg_start(&cb, gw, options);
+    if (gw->http == NULL)
+        return vc_err(err, errlen, VC_EUNAVAIL, "cannot listen on %s", ports);
+    mg_set_request_handler(gw->http, "/v1/detections$", gateway_handle_submit, gw);
+    mg_set_request_handler(gw->http, "/v1/detections/", gateway_handle_detection, gw);
+    mg_set_request_handler(gw->http, "/health$", gateway_handle_health, gw);
+    mg_set_request_handler(gw->http, "/metrics$", gateway_handle_metrics, gw);
+    return 0;
+}
+
+static int start(gateway_t *gw, char *err, size_t errlen)
+{
+    gw->max_media = max_media_for(&gw->cfg);
+    int rc = vc_metrics_new(&gw->metrics);
+    if (rc == 0) {
+        gw->m_submit_latency = vc_metrics_histogram(gw->metrics, "vc_submit_seconds",
+                                                    "Time to accept one submission.");
+        rc = gw->m_submit_latency ? 0 : VC_ENOMEM;
+    }
+    if (rc == 0)
+        rc = vc_sem_new((long)gw->cfg.max_concurrent, &gw->inflight);
+    if (rc == 0)
+        rc = vc_redis_pool_new(&gw->cfg.redis, &gw->redis, err, errlen);
+    if (rc == 0)
+        rc = vc_pg_pool_new(&gw->cfg.pg, &gw->pg, err, errlen);
+    if (rc == 0)
+        rc = migrate(gw, err, errlen);
+    if (rc == 0)
+        rc = vc_producer_new(&gw->cfg.kafka, "vc-gateway", &gw->producer, err, errlen);
+    if (rc == 0)
+        rc = start_http(gw, err, errlen);
+    return rc;
+}
+
+static void stop(gateway_t *gw)
+{
+    if (gw->http != NULL)
+        mg_stop(gw->http); /* waits for running handlers */
+    vc_producer_free(gw->producer);
+    vc_pg_pool_free(gw->pg);
+    vc_redis_pool_free(gw->redis);
+    vc_sem_free(gw->inflight);
+    vc_metrics_free(gw->metrics);
+}
+
+int main(void)
+{
+    static gateway_t gw;
+    char err[512] = "";
+    sigset_t stop_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGINT);
+    /* Blocked before any thread starts, so only sigwait below receives them. */
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (gateway_config_load(&gw.cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "vc-gateway: configuration error: %s\n", err);
+        return 2;
+    }
+    vc_log_init("gateway", gw.cfg.log_level);
+    mg_init_library(0);
+    int rc = start(&gw, err, sizeof(err));
+    if (rc != 0) {
+        VC_ERROR("gateway.start_failed", "error=\"%s\"", err[0] ? err : vc_strerror(rc));
+        stop(&gw);
+        mg_exit_library();
+        return 1;
+    }
+    VC_INFO("gateway.ready", "listen=%s:%lld threads=%lld max_concurrent=%lld max_body=%lld",
+            gw.cfg.host, gw.cfg.port, gw.cfg.threads, gw.cfg.max_concurrent, gw.cfg.max_body);
+    int sig = 0;
+    while (sigwait(&stop_set, &sig) != 0) {
+    }
+    VC_INFO("gateway.stopping", "signal=%d", sig);
+    stop(&gw);
+    mg_exit_library();
+    VC_INFO("gateway.stopped", "");
+    return 0;
+}
