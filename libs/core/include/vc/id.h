@@ -5,7 +5,7 @@
 #define VC_ID_MAX 64 /* longest accepted detection id, bytes, without NUL */
 
 /* Writes a random UUID v4 (36 chars + NUL) into out (>= 37 bytes), from getrandom(2).
- * Returns 0 or VC_EIO. */
+ * Returns 0, VC_EINVAL (outlen < 37) or VC_EIO. */
 int vc_id_new(char *out, size_t outlen);
 /* True (1) when s (len bytes) is an acceptable client-supplied id: 1..VC_ID_MAX bytes of
  * [A-Za-z0-9._:-]. Such ids are safe in Redis keys, URLs, SQL parameters and log lines. */

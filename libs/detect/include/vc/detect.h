@@ -34,7 +34,20 @@ typedef struct {
 /* Decodes audio (WAV/FLAC/OGG via libsndfile from memory, or raw little-endian PCM16 when
  * format is "pcm16") and analyses it. Returns 0; VC_EFORMAT (undecodable, unsupported format,
  * zero samples), VC_ETOOBIG (over a limit), VC_EINVAL (bad arguments, pcm16 without rate) or
- * VC_ENOMEM. err explains. */
+ * VC_ENOMEM. err explains.
+ *
+ * format: NULL, "" or "auto" sniff the container; "wav", "flac", "ogg" also require it;
+ * "pcm16" is raw mono int16 at opts->pcm_sample_rate (8000..192000, even length). Containers
+ * must carry their magic (RIFF/WAVE, fLaC, OggS): other formats libsndfile would guess at are
+ * VC_EFORMAT. Sample rates outside 8000..192000 and non-finite float samples are VC_EFORMAT;
+ * more channels than opts->max_channels is VC_ETOOBIG. The duration limit is checked from the
+ * header before any sample buffer is allocated and again while decoding (a FLAC/Ogg header
+ * may understate or omit the length); memory grows with the samples actually decoded. A WAV
+ * whose data chunk claims more bytes than the input holds is analysed for what it holds.
+ * opts may be NULL (defaults); max_duration_s must be in (0, 86400], max_channels in
+ * 1..1024, else VC_EINVAL. On failure *out is zeroed. Any thread: FFTW's planner is
+ * serialised inside; libsndfile writes its own global error slots when an open fails, which
+ * this code never reads. */
 int vc_audio_analyze(const uint8_t *data, size_t len, const char *format,
                      const vc_audio_opts_t *opts, vc_audio_report_t *out, char *err,
                      size_t errlen);

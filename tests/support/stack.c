@@ -1,0 +1,220 @@
+#include "stack.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+
+extern char **environ;
+
+const char *vc_test_tmpdir(void)
+{
+    static char dir[256];
+    if (dir[0] == '\0') {
+        snprintf(dir, sizeof(dir), "/tmp/vc-test-XXXXXX");
+        if (mkdtemp(dir) == NULL)
+            VC_TEST_FAIL("mkdtemp: %s", strerror(errno));
+    }
+    return dir;
+}
+
+int vc_test_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    socklen_t alen = sizeof(a);
+    ASSERT(getsockname(fd, (struct sockaddr *)&a, &alen) == 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* Builds environ + extra into a new NULL-terminated array (extra entries win). */
+static char **merge_env(const char *const *extra)
+{
+    size_t n = 0, m = 0;
+    while (environ[n] != NULL)
+        n++;
+    while (extra != NULL && extra[m] != NULL)
+        m++;
+    char **out = calloc(n + m + 1, sizeof(char *));
+    ASSERT(out != NULL);
+    size_t k = 0;
+    for (size_t i = 0; i < m; i++)
+        out[k++] = (char *)extra[i];
+    for (size_t i = 0; i < n; i++) {
+        size_t klen = strcspn(environ[i], "=");
+        int overridden = 0;
+        for (size_t j = 0; j < m && !overridden; j++)
+            overridden = strncmp(extra[j], environ[i], klen + 1) == 0;
+        if (!overridden)
+            out[k++] = environ[i];
+    }
+    return out;
+}
+
+void vc_test_spawn(vc_proc_t *p, const char *name, const char *bin, const char *const *env)
+{
+    const char *bindir = getenv("VC_BIN_DIR");
+    ASSERT(bindir != NULL);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", bindir, bin);
+    snprintf(p->name, sizeof(p->name), "%s", name);
+    snprintf(p->log_path, sizeof(p->log_path), "%s/%s.log", vc_test_tmpdir(), name);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, p->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    posix_spawn_file_actions_addclose(&fa, 0);
+    char **envp = merge_env(env);
+    char *argv[] = {path, NULL};
+    int rc = posix_spawn(&p->pid, path, &fa, NULL, argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    free(envp);
+    if (rc != 0)
+        VC_TEST_FAIL("spawn %s: %s", path, strerror(rc));
+    fprintf(stderr, "started %s pid=%d log=%s\n", name, (int)p->pid, p->log_path);
+}
+
+int vc_test_stop(vc_proc_t *p, int timeout_s)
+{
+    if (p->pid <= 0)
+        return -1;
+    kill(p->pid, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < timeout_s * 20; i++) {
+        pid_t r = waitpid(p->pid, &status, WNOHANG);
+        if (r == p->pid) {
+            p->pid = 0;
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        }
+        struct timespec ts = {0, 50000000L}; /* polling a child's exit; no event to wait on */
+        nanosleep(&ts, NULL);
+    }
+    kill(p->pid, SIGKILL);
+    waitpid(p->pid, &status, 0);
+    p->pid = 0;
+    return -1;
+}
+
+void vc_test_print_log(const vc_proc_t *p, int lines)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof(cmd), "tail -n %d '%s' 1>&2", lines, p->log_path);
+    fprintf(stderr, "---- %s log (last %d lines) ----\n", p->name, lines);
+    if (system(cmd) != 0)
+        fprintf(stderr, "(no log)\n");
+}
+
+typedef struct {
+    char *buf;
+    size_t len;
+} sink_t;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    sink_t *s = ud;
+    size_t n = size * nmemb;
+    char *nb = realloc(s->buf, s->len + n + 1);
+    if (nb == NULL)
+        return 0;
+    memcpy(nb + s->len, ptr, n);
+    s->buf = nb;
+    s->len += n;
+    s->buf[s->len] = '\0';
+    return n;
+}
+
+long vc_test_http(const char *method, const char *url, const char *content_type,
+                  const void *body, size_t len, char **resp)
+{
+    CURL *c = curl_easy_init();
+    ASSERT(c != NULL);
+    sink_t s = {NULL, 0};
+    struct curl_slist *h = NULL;
+    char ct[128];
+    if (content_type != NULL) {
+        snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
+        h = curl_slist_append(h, ct);
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
+    if (body != NULL) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    long status = -1;
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    if (resp != NULL)
+        *resp = s.buf != NULL ? s.buf : strdup("");
+    else
+        free(s.buf);
+    return status;
+}
+
+int vc_test_wait_http_ok(const char *url, int timeout_s)
+{
+    for (int i = 0; i < timeout_s * 10; i++) {
+        if (vc_test_http("GET", url, NULL, NULL, 0, NULL) == 200)
+            return 1;
+        struct timespec ts = {0, 100000000L}; /* readiness poll of another process */
+        nanosleep(&ts, NULL);
+    }
+    return 0;
+}
+
+static void put_le(unsigned char *p, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+unsigned char *vc_test_wav_sine(double freq, double amp, double seconds, int rate, size_t *len)
+{
+    uint32_t frames = (uint32_t)(seconds * rate);
+    size_t total = 44 + (size_t)frames * 2;
+    unsigned char *b = malloc(total);
+    ASSERT(b != NULL);
+    memcpy(b, "RIFF", 4);
+    put_le(b + 4, (uint32_t)(total - 8), 4);
+    memcpy(b + 8, "WAVEfmt ", 8);
+    put_le(b + 16, 16, 4);
+    put_le(b + 20, 1, 2); /* PCM */
+    put_le(b + 22, 1, 2); /* mono */
+    put_le(b + 24, (uint32_t)rate, 4);
+    put_le(b + 28, (uint32_t)rate * 2, 4);
+    put_le(b + 32, 2, 2);
+    put_le(b + 34, 16, 2);
+    memcpy(b + 36, "data", 4);
+    put_le(b + 40, frames * 2, 4);
+    for (uint32_t i = 0; i < frames; i++) {
+        double x = amp * sin(2.0 * M_PI * freq * i / rate);
+        put_le(b + 44 + 2 * i, (uint32_t)(uint16_t)(int16_t)lrint(x * 32767.0), 2);
+    }
+    *len = total;
+    return b;
+}

@@ -1,0 +1,44 @@
+#ifndef VC_TEST_STACK_H
+#define VC_TEST_STACK_H
+/* Support for tests that drive whole binaries: spawning services with their logs captured,
+ * free loopback ports, HTTP calls through libcurl, readiness waits. */
+#include <stddef.h>
+#include <sys/types.h>
+
+typedef struct {
+    char name[64];
+    pid_t pid;
+    char log_path[512];
+} vc_proc_t;
+
+/* Creates a private temp directory for logs; returns its path (static storage). */
+const char *vc_test_tmpdir(void);
+
+/* Returns a TCP port on 127.0.0.1 that was free a moment ago (bind to port 0). */
+int vc_test_free_port(void);
+
+/* Starts `$VC_BIN_DIR/<bin>` with the current environment plus `env` (NULL-terminated
+ * "K=V" strings), stdout+stderr to <tmpdir>/<name>.log. Aborts the test on failure. */
+void vc_test_spawn(vc_proc_t *p, const char *name, const char *bin, const char *const *env);
+
+/* Sends SIGTERM and waits up to timeout_s for exit; returns the exit status (or -1 when it
+ * had to be killed, or 128+signal when a signal ended it). */
+int vc_test_stop(vc_proc_t *p, int timeout_s);
+
+/* Prints the last `lines` lines of the process log to stderr. */
+void vc_test_print_log(const vc_proc_t *p, int lines);
+
+/* HTTP request through libcurl. body may be NULL (GET). Response body is malloc'd into *resp
+ * (NUL-terminated; caller frees) when resp is non-NULL. Returns the status, or -1 on transport
+ * failure. */
+long vc_test_http(const char *method, const char *url, const char *content_type,
+                  const void *body, size_t len, char **resp);
+
+/* Polls url until it answers 200 or timeout_s passes. Returns 1 when ready. */
+int vc_test_wait_http_ok(const char *url, int timeout_s);
+
+/* Writes a 16-bit mono WAV of a sine (freq Hz, amplitude 0..1, seconds) into a malloc'd
+ * buffer. */
+unsigned char *vc_test_wav_sine(double freq, double amp, double seconds, int rate, size_t *len);
+
+#endif
