@@ -10,7 +10,7 @@
 
 typedef struct {
     char *url;
-    char connect_timeout_s[16];
+    char connect_timeout_s[24];
 } endpoint_t;
 
 struct vc_pg_pool {
