@@ -7,7 +7,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,18 +77,29 @@ void vc_test_spawn(vc_proc_t *p, const char *name, const char *bin, const char *
     snprintf(path, sizeof(path), "%s/%s", bindir, bin);
     snprintf(p->name, sizeof(p->name), "%s", name);
     snprintf(p->log_path, sizeof(p->log_path), "%s/%s.log", vc_test_tmpdir(), name);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, p->log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addclose(&fa, 0);
+    int logfd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    ASSERT(logfd >= 0);
     char **envp = merge_env(env);
-    char *argv[] = {path, NULL};
-    int rc = posix_spawn(&p->pid, path, &fa, NULL, argv, envp);
-    posix_spawn_file_actions_destroy(&fa);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    ASSERT(pid >= 0);
+    if (pid == 0) {
+        /* A test that aborts or times out must not leave services behind: the child dies
+         * with its parent. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127);
+        dup2(logfd, 1);
+        dup2(logfd, 2);
+        int devnull = open("/dev/null", O_RDONLY);
+        dup2(devnull, 0);
+        char *argv[] = {path, NULL};
+        execve(path, argv, envp);
+        _exit(127);
+    }
+    close(logfd);
     free(envp);
-    if (rc != 0)
-        VC_TEST_FAIL("spawn %s: %s", path, strerror(rc));
+    p->pid = pid;
     fprintf(stderr, "started %s pid=%d log=%s\n", name, (int)p->pid, p->log_path);
 }
 

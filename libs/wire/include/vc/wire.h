@@ -71,23 +71,26 @@ typedef struct {
     vc_verdict_t verdict;
     int has_score;
     double score;
-    char reason[256];        /* why it failed (status FAILED), else "" */
-    char detector[64];       /* instance that produced it */
-    char model_version[32];  /* "" when no model was used */
+    char reason[256];       /* why it failed (status FAILED), else "" */
+    char detector[64];      /* instance that produced it */
+    char model_version[32]; /* "" when no model was used */
     int64_t submitted_at_ms, started_at_ms, completed_at_ms;
     size_t n_analyzers;
     vc_analyzer_t analyzers[VC_WIRE_MAX_ANALYZERS];
 } vc_result_t;
 
-const char *vc_type_name(vc_type_t t);       /* "audio" ...; "unknown" otherwise */
+const char *vc_type_name(vc_type_t t);            /* "audio" ...; "unknown" otherwise */
 int vc_type_parse(const char *s, vc_type_t *out); /* 0 or VC_EINVAL */
-const char *vc_status_name(vc_status_t s);   /* "queued" ... */
+const char *vc_status_name(vc_status_t s);        /* "queued" ... */
 int vc_status_parse(const char *s, vc_status_t *out);
 const char *vc_verdict_name(vc_verdict_t v); /* "genuine" ...; NULL for VC_VERDICT_NONE */
 int vc_verdict_parse(const char *s, vc_verdict_t *out);
 
 /* Encodes req as a DetectionRequest msgpack map. *out is malloc'd; caller frees with free().
- * Returns 0, VC_EINVAL (missing id/type, media inconsistent with type) or VC_ENOMEM. */
+ * Returns 0, VC_EINVAL (missing id/type, media inconsistent with type) or VC_ENOMEM.
+ * Whatever the decoder would refuse is VC_EINVAL here too: id and tenant must pass
+ * vc_id_valid, each part needs a 1..15 byte format, metadata_json (when set) must be a JSON
+ * object. `v` is always written as VC_WIRE_VERSION. sample_rate 0 is omitted. */
 int vc_wire_request_encode(const vc_request_t *req, uint8_t **out, size_t *outlen);
 /* Decodes a DetectionRequest. Media data and metadata_json point into `buf`: keep buf alive
  * while req is used. Returns 0; VC_EPROTO (not msgpack, wrong shape, missing or mistyped
@@ -95,15 +98,24 @@ int vc_wire_request_encode(const vc_request_t *req, uint8_t **out, size_t *outle
 int vc_wire_request_decode(const uint8_t *buf, size_t len, vc_request_t *req, char *err,
                            size_t errlen);
 
+/* Encodes res as a DetectionResult msgpack map. *out is malloc'd; caller frees with free().
+ * Returns 0, VC_EINVAL (invalid id/tenant, unknown type/status/verdict, a score outside
+ * [0, 1], an analyzer with an unknown modality or empty name, an empty or repeated evidence
+ * key, a string not NUL-terminated in its field) or VC_ENOMEM. */
 int vc_wire_result_encode(const vc_result_t *res, uint8_t **out, size_t *outlen);
-/* Decodes a DetectionResult into *res (fully copied, no borrowing). Same errors as above. */
+/* Decodes a DetectionResult into *res (fully copied, no borrowing). Same errors as above;
+ * scores outside [0, 1] and strings longer than their fields are VC_EPROTO. */
 int vc_wire_result_decode(const uint8_t *buf, size_t len, vc_result_t *res, char *err,
                           size_t errlen);
 
-/* Adds an analyzer to res (up to VC_WIRE_MAX_ANALYZERS); returns it, or NULL when full. */
+/* Adds an analyzer to res (up to VC_WIRE_MAX_ANALYZERS); returns it, or NULL when full.
+ * Also NULL (nothing added) when modality is not "audio"/"video"/"multimodal", name is empty,
+ * or a string does not fit its field; never truncates. version may be NULL (""). */
 vc_analyzer_t *vc_result_add_analyzer(vc_result_t *res, const char *modality, const char *name,
                                       const char *version);
-/* Adds a key/value evidence item (up to VC_WIRE_MAX_EVIDENCE); 0 or VC_EFULL. */
+/* Adds a key/value evidence item (up to VC_WIRE_MAX_EVIDENCE); 0 or VC_EFULL. Adding a key
+ * that is already there replaces its value (evidence is a map). VC_EINVAL when key is NULL,
+ * empty or longer than 31 bytes. */
 int vc_analyzer_add_evidence(vc_analyzer_t *an, const char *key, double value);
 
 /* Identifies a media format from its first bytes: "wav", "flac", "ogg", "mp3", "mp4", "webm",
