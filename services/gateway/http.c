@@ -49,7 +49,7 @@ int gateway_send(struct mg_connection *conn, int status, const char *content_typ
 int gateway_send_json(struct mg_connection *conn, int status, const char *extra_headers,
                       const void *json_obj)
 {
-    char *text = json_dumps(json_obj, JSON_COMPACT);
+    char *text = json_dumps(json_obj, JSON_COMPACT | JSON_REAL_PRECISION(12));
     if (text == NULL)
         return gateway_send(conn, 500, "application/json", extra_headers, "{}", 2);
     int rc = gateway_send(conn, status, "application/json", extra_headers, text, strlen(text));

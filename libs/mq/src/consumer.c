@@ -61,6 +61,8 @@ static int conf_for(const vc_kafka_config_t *cfg, const char *group_id, const ch
         {"max.partition.fetch.bytes", part_fetch},
         {"fetch.max.bytes", fetch},
         {"receive.message.max.bytes", recv},
+        /* Detection latency matters more than fetch batching on an idle partition. */
+        {"fetch.wait.max.ms", "50"},
         {NULL, NULL},
     };
     return vc_mq__conf_build(kv, conf, err, errlen);
