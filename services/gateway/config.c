@@ -21,6 +21,8 @@ static int load_http(gateway_config_t *c, char *err, size_t errlen)
         rc = vc_config_bytes("MAX_METADATA_BYTES", 16LL << 10, 0, 1LL << 20, &c->max_metadata,
                              err, errlen);
     if (rc == 0)
+        rc = vc_config_int("MAX_BATCH_SIZE", 10, 1, 1000, &c->max_batch, err, errlen);
+    if (rc == 0)
         rc = vc_config_duration_ms("HTTP_REQUEST_TIMEOUT", 30000, 100, 3600000,
                                    &c->request_timeout_ms, err, errlen);
     return rc;

@@ -24,6 +24,7 @@ typedef struct {
     long long max_concurrent;     /* MAX_CONCURRENT_REQUESTS=1000 */
     long long max_body;           /* MAX_BODY_BYTES=16M */
     long long max_metadata;       /* MAX_METADATA_BYTES=16K */
+    long long max_batch;          /* MAX_BATCH_SIZE=10 */
     long long result_ttl_s;       /* RESULT_TTL_SECONDS=86400 */
     long long request_timeout_ms; /* HTTP_REQUEST_TIMEOUT=30s */
     const char *tenant;           /* DEFAULT_TENANT=default (until API keys exist) */
@@ -39,6 +40,7 @@ typedef struct {
     vc_sem_t *inflight;
     vc_metrics_t *metrics;
     vc_histogram_t *m_submit_latency;
+    struct waiters *waiters;      /* long-poll registry + the one results subscriber */
     struct mg_context *http;
 } gateway_t;
 
@@ -46,6 +48,7 @@ int gateway_config_load(gateway_config_t *cfg, char *err, size_t errlen);
 
 /* Route handlers (civetweb worker threads). Each returns the HTTP status it sent. */
 int gateway_handle_submit(struct mg_connection *conn, void *gw);
+int gateway_handle_batch(struct mg_connection *conn, void *gw);
 int gateway_handle_detection(struct mg_connection *conn, void *gw);
 int gateway_handle_health(struct mg_connection *conn, void *gw);
 int gateway_handle_metrics(struct mg_connection *conn, void *gw);

@@ -7,6 +7,7 @@
 
 #include "gateway.h"
 #include "vc/error.h"
+#include "waiters.h"
 
 /* Largest media part whose DetectionRequest still fits one Kafka message (the envelope and
  * metadata get 64 KiB), so an oversize submission is refused at the door, not by Kafka. */
@@ -44,6 +45,8 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
     if (gw->http == NULL)
         return vc_err(err, errlen, VC_EUNAVAIL, "cannot listen on %s", ports);
     mg_set_request_handler(gw->http, "/v1/detections$", gateway_handle_submit, gw);
+    mg_set_request_handler(gw->http, "/detect$", gateway_handle_submit, gw);
+    mg_set_request_handler(gw->http, "/detect/batch$", gateway_handle_batch, gw);
     mg_set_request_handler(gw->http, "/v1/detections/", gateway_handle_detection, gw);
     mg_set_request_handler(gw->http, "/health$", gateway_handle_health, gw);
     mg_set_request_handler(gw->http, "/metrics$", gateway_handle_metrics, gw);
@@ -70,14 +73,18 @@ static int start(gateway_t *gw, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_producer_new(&gw->cfg.kafka, "vc-gateway", &gw->producer, err, errlen);
     if (rc == 0)
+        rc = waiters_start(&gw->cfg.redis, &gw->waiters, err, errlen);
+    if (rc == 0)
         rc = start_http(gw, err, errlen);
     return rc;
 }
 
 static void stop(gateway_t *gw)
 {
+    waiters_close(gw->waiters); /* held long-polls answer now */
     if (gw->http != NULL)
         mg_stop(gw->http); /* waits for running handlers */
+    waiters_stop(gw->waiters);
     vc_producer_free(gw->producer);
     vc_pg_pool_free(gw->pg);
     vc_redis_pool_free(gw->redis);

@@ -1,60 +1,48 @@
-/* GET /v1/detections/{id}: Redis fast path, PostgreSQL when the cached result has expired. */
-#include <stdlib.h>
+/* GET /v1/detections/{id}[?wait=N]. */
 #include <string.h>
 
 #include <jansson.h>
 
 #include "gateway.h"
-#include "vc/detections.h"
+#include "longpoll.h"
+#include "vc/clock.h"
 #include "vc/error.h"
 #include "vc/id.h"
-#include "vc/results.h"
 #include "vc/wire.h"
 #include "vc/wire_json.h"
+#include "waiters.h"
 
-static int load_from_pg(gateway_t *gw, const char *id, uint8_t **blob, size_t *len, char *err,
-                        size_t errlen)
+static int load(gateway_t *gw, const char *id, int wait_s, vc_result_t *res, char *err,
+                size_t errlen)
 {
-    PGconn *c = NULL;
-    int rc = vc_pg_acquire(gw->pg, &c, err, errlen);
-    if (rc != 0)
-        return rc;
-    rc = vc_detections_get(c, id, blob, len, err, errlen);
-    vc_pg_release(gw->pg, c, rc == VC_EIO);
-    return rc;
-}
-
-/* Loads the newest known state of id: Redis first; PostgreSQL when Redis has no entry (TTL
- * expired) or is down. Returns 0, VC_ENOTFOUND (absent from every reachable store and no
- * store failed), or a store error (state unknown). */
-static int load(gateway_t *gw, const char *id, vc_result_t *res, char *err, size_t errlen)
-{
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    int rc = vc_results_get(gw->redis, id, &blob, &len, err, errlen);
-    if (rc != 0 && rc != VC_ENOMEM) {
-        int pg_rc = load_from_pg(gw, id, &blob, &len, err, errlen);
-        rc = (pg_rc == VC_ENOTFOUND) ? rc : pg_rc;
-    }
-    if (rc != 0)
-        return rc;
-    rc = vc_wire_result_decode(blob, len, res, err, errlen);
-    free(blob);
-    return rc;
+    if (wait_s == 0)
+        return longpoll_load(gw, id, res, err, errlen);
+    waiter_t *wt = waiters_add(gw->waiters, id);
+    if (wt == NULL)
+        return longpoll_load(gw, id, res, err, errlen);
+    int rc = longpoll_wait(gw, wt, id, vc_clock_mono_ms() + (int64_t)wait_s * 1000, res);
+    waiters_remove(gw->waiters, wt);
+    return rc == 1 ? 0 : rc; /* still pending at the deadline: answer with the state */
 }
 
 int gateway_handle_detection(struct mg_connection *conn, void *arg)
 {
     gateway_t *gw = arg;
     const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *id = ri->local_uri + strlen("/v1/detections/");
+    if (strcmp(id, "batch") == 0)
+        return gateway_handle_batch(conn, arg);
     if (strcmp(ri->request_method, "GET") != 0)
         return gateway_send_error(conn, 405, "method_not_allowed", "Allow: GET\r\n", "use GET");
-    const char *id = ri->local_uri + strlen("/v1/detections/");
+    int wait_s = 0;
+    if (longpoll_param(ri, &wait_s) != 0)
+        return gateway_send_error(conn, 400, "invalid_request", "",
+                                  "wait: expected whole seconds 0..%d", LONGPOLL_MAX_S);
     if (!vc_id_valid(id, strlen(id)))
         return gateway_send_error(conn, 404, "not_found", "", "no such detection");
     vc_result_t res;
     char err[512] = "";
-    int rc = load(gw, id, &res, err, sizeof(err));
+    int rc = load(gw, id, wait_s, &res, err, sizeof(err));
     /* Another tenant's detection is indistinguishable from a missing one. */
     if (rc == VC_ENOTFOUND || (rc == 0 && strcmp(res.tenant, gw->cfg.tenant) != 0))
         return gateway_send_error(conn, 404, "not_found", "", "no such detection");
@@ -65,7 +53,7 @@ int gateway_handle_detection(struct mg_connection *conn, void *arg)
     }
     json_t *o = vc_json_result(&res);
     if (o == NULL)
-        return gateway_send_error(conn, 500, "internal", "", "out of memory");
+        return gateway_send_error(conn, 500, "internal_error", "", "out of memory");
     rc = gateway_send_json(conn, 200, "", o);
     json_decref(o);
     return rc;

@@ -1,167 +1,211 @@
-/* POST /v1/detections: validate, record a queued placeholder, publish to Kafka, and answer
- * 202 only once Kafka has acknowledged the request. */
+/* POST /v1/detections, POST /v1/detections/batch and the original API's aliases
+ * POST /detect and POST /detect/batch. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
 #include "gateway.h"
+#include "intake.h"
+#include "longpoll.h"
 #include "vc/clock.h"
 #include "vc/error.h"
-#include "vc/id.h"
-#include "vc/results.h"
-#include "vc/wire.h"
 #include "vc/wire_json.h"
+#include "waiters.h"
 
 #define RETRY_AFTER "Retry-After: 1\r\n"
 
-static int send_accepted(struct mg_connection *conn, const char *id, vc_status_t status)
+static int is_json(const char *ctype)
 {
-    char self[128], hdr[192];
-    snprintf(self, sizeof(self), "/v1/detections/%s", id);
-    snprintf(hdr, sizeof(hdr), "Location: %s\r\n", self);
-    json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "detection_id", id, "status",
-                          vc_status_name(status), "links", "self", self);
+    if (ctype == NULL)
+        return 1; /* curl -d without a type: JSON is the default */
+    size_t n = strcspn(ctype, "; ");
+    return (n == 16 && strncasecmp(ctype, "application/json", 16) == 0) ||
+           (n == 33 && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0);
+}
+
+/* Reads and parses the JSON body, answering the error itself. Returns the root or NULL. */
+static json_t *read_json(struct mg_connection *conn, gateway_t *gw, int *status)
+{
+    if (!is_json(mg_get_header(conn, "Content-Type"))) {
+        *status = gateway_send_error(conn, 415, "unsupported_media_type", "",
+                                     "Content-Type must be application/json");
+        return NULL;
+    }
+    char *body = NULL;
+    size_t len = 0;
+    int rc = gateway_read_body(conn, (size_t)gw->cfg.max_body, &body, &len);
+    if (rc == VC_ETOOBIG) {
+        *status = gateway_send_error(conn, 413, "payload_too_large", "Connection: close\r\n",
+                                     "body exceeds MAX_BODY_BYTES (%lld bytes)",
+                                     gw->cfg.max_body);
+        return NULL;
+    }
+    if (rc != 0) {
+        *status = gateway_send_error(conn, 400, "invalid_body", "Connection: close\r\n",
+                                     "could not read the request body");
+        return NULL;
+    }
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    free(body);
+    if (root == NULL)
+        *status = gateway_send_error(conn, 400, "invalid_json", "", "line %d, column %d: %s",
+                                     jerr.line, jerr.column, jerr.text);
+    return root;
+}
+
+/* Answers a single accepted item, waiting for its result first when asked to. */
+static int reply_single(struct mg_connection *conn, gateway_t *gw, intake_item_t *it,
+                        waiter_t *wt, int wait_s)
+{
+    if (it->status != 202) {
+        json_t *o = intake_item_json(it);
+        int rc = gateway_send_json(conn, it->status, it->status == 503 ? RETRY_AFTER : "", o);
+        json_decref(o);
+        return rc;
+    }
+    if (wt != NULL) {
+        vc_result_t res;
+        int64_t deadline = vc_clock_mono_ms() + (int64_t)wait_s * 1000;
+        if (longpoll_wait(gw, wt, it->jr.req.id, deadline, &res) == 0) {
+            json_t *o = vc_json_result(&res);
+            int rc = gateway_send_json(conn, 200, "", o);
+            json_decref(o);
+            return rc;
+        }
+    }
+    char hdr[160];
+    snprintf(hdr, sizeof(hdr), "Location: /v1/detections/%s\r\n", it->jr.req.id);
+    json_t *o = intake_item_json(it);
     int rc = gateway_send_json(conn, 202, hdr, o);
     json_decref(o);
     return rc;
 }
 
-/* Stores the queued placeholder (SET NX). VC_EEXIST means the id was submitted before. */
-static int put_placeholder(gateway_t *gw, const vc_request_t *req, char *err, size_t errlen)
+static int submit_single(struct mg_connection *conn, gateway_t *gw, json_t *root, int wait_s)
 {
-    vc_result_t res;
-    memset(&res, 0, sizeof(res));
-    res.v = VC_WIRE_VERSION;
-    memcpy(res.id, req->id, sizeof(res.id));
-    memcpy(res.tenant, req->tenant, sizeof(res.tenant));
-    res.type = req->type;
-    res.status = VC_STATUS_QUEUED;
-    res.submitted_at_ms = req->submitted_at_ms;
-    uint8_t *blob = NULL;
-    size_t len = 0;
-    int rc = vc_wire_result_encode(&res, &blob, &len);
-    if (rc != 0)
-        return rc;
-    rc = vc_results_put(gw->redis, req->id, blob, len, gw->cfg.result_ttl_s, 1, 0, err, errlen);
-    free(blob);
+    if (!json_is_object(root))
+        return gateway_send_error(conn, 400, "invalid_request", "", "body must be a JSON object");
+    intake_item_t it;
+    intake_parse_json(gw, root, gw->cfg.tenant, &it);
+    /* Registered before publishing, so a result that arrives at once is not missed. */
+    waiter_t *wt = (wait_s > 0 && it.status == 202) ? waiters_add(gw->waiters, it.jr.req.id)
+                                                     : NULL;
+    intake_submit(gw, &it, 1);
+    int rc = reply_single(conn, gw, &it, wt, wait_s);
+    if (wt != NULL)
+        waiters_remove(gw->waiters, wt);
+    intake_free(&it, 1);
     return rc;
 }
 
-static int publish(gateway_t *gw, const vc_request_t *req, char *err, size_t errlen)
+/* The batch reply: 202 when every item was accepted, 207 when some were, otherwise the
+ * items' common error status (207 if they differ). */
+static int batch_status(const intake_item_t *items, size_t n, size_t accepted)
 {
-    uint8_t *msg = NULL;
-    size_t len = 0;
-    int rc = vc_wire_request_encode(req, &msg, &len);
-    if (rc != 0)
-        return vc_err(err, errlen, rc, "encode: %s", vc_strerror(rc));
-    static const char ctype[] = "application/msgpack", schema[] = "DetectionRequest/1";
-    vc_mq_header_t hdrs[] = {{"content-type", ctype, sizeof(ctype) - 1},
-                             {"schema", schema, sizeof(schema) - 1},
-                             {"trace-id", req->id, strlen(req->id)}};
-    rc = vc_producer_send(gw->producer, gw->cfg.kafka.topic_requests, req->id, strlen(req->id),
-                          msg, len, hdrs, 3, err, errlen);
-    free(msg);
+    if (accepted == n)
+        return 202;
+    if (accepted > 0)
+        return 207;
+    for (size_t i = 1; i < n; i++)
+        if (items[i].status != items[0].status)
+            return 207;
+    return items[0].status;
+}
+
+static int reply_batch(struct mg_connection *conn, intake_item_t *items, size_t n)
+{
+    json_t *arr = json_array();
+    size_t accepted = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = intake_item_json(&items[i]);
+        json_object_set_new(o, "index", json_integer((json_int_t)i));
+        json_object_set_new(o, "http_status", json_integer(items[i].status));
+        json_array_append_new(arr, o);
+        accepted += items[i].status == 202;
+    }
+    json_t *body = json_pack("{s:o, s:I, s:I}", "items", arr, "accepted", (json_int_t)accepted,
+                             "rejected", (json_int_t)(n - accepted));
+    int rc = gateway_send_json(conn, batch_status(items, n, accepted), "", body);
+    json_decref(body);
     return rc;
 }
 
-/* Takes a parsed request through placeholder + publish and answers. */
-static int enqueue(struct mg_connection *conn, gateway_t *gw, vc_request_t *req)
+static int submit_batch(struct mg_connection *conn, gateway_t *gw, json_t *root)
 {
-    char err[512] = "";
-    int rc = put_placeholder(gw, req, err, sizeof(err));
-    if (rc == VC_EEXIST) /* idempotent re-submission: never a second detection */
-        return send_accepted(conn, req->id, VC_STATUS_QUEUED);
-    if (rc != 0) {
-        VC_WARN("submit.store_unavailable", "id=%s error=\"%s\"", req->id, err);
-        return gateway_send_error(conn, 503, "store_unavailable", RETRY_AFTER,
-                                  "result store unavailable, retry later");
+    /* API v1: {"requests":[...]}; the original API: a bare array. */
+    json_t *list = json_is_array(root) ? root : json_object_get(root, "requests");
+    if (!json_is_array(list))
+        return gateway_send_error(conn, 400, "invalid_request", "",
+                                  "body must be {\"requests\":[...]} or an array");
+    size_t n = json_array_size(list);
+    if (n == 0)
+        return gateway_send_error(conn, 400, "invalid_request", "", "requests: empty batch");
+    if (n > (size_t)gw->cfg.max_batch)
+        return gateway_send_error(conn, 400, "batch_too_large", "",
+                                  "requests: %zu items, MAX_BATCH_SIZE is %lld", n,
+                                  gw->cfg.max_batch);
+    intake_item_t *items = calloc(n, sizeof(*items));
+    if (items == NULL)
+        return gateway_send_error(conn, 503, "overloaded", RETRY_AFTER, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        json_t *obj = json_array_get(list, i);
+        if (json_is_object(obj)) {
+            intake_parse_json(gw, obj, gw->cfg.tenant, &items[i]);
+        } else {
+            items[i].status = 400;
+            items[i].code = "invalid_request";
+            snprintf(items[i].message, sizeof(items[i].message), "item is not an object");
+        }
     }
-    rc = publish(gw, req, err, sizeof(err));
-    if (rc != 0) {
-        char ignored[128];
-        vc_results_del(gw->redis, req->id, ignored, sizeof(ignored));
-        VC_WARN("submit.queue_unavailable", "id=%s error=\"%s\"", req->id, err);
-        if (rc == VC_ETOOBIG)
-            return gateway_send_error(conn, 413, "payload_too_large", "",
-                                      "request exceeds the queue's message size limit");
-        return gateway_send_error(conn, 503, "queue_unavailable", RETRY_AFTER,
-                                  "detection queue unavailable, retry later");
-    }
-    return send_accepted(conn, req->id, VC_STATUS_QUEUED);
-}
-
-static int parse_and_enqueue(struct mg_connection *conn, gateway_t *gw, const char *body,
-                             size_t len)
-{
-    json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL)
-        return gateway_send_error(conn, 400, "invalid_json", "", "line %d, column %d: %s",
-                                  jerr.line, jerr.column, jerr.text);
-    vc_json_request_t jr;
-    vc_api_error_t e;
-    int rc;
-    if (vc_json_request_parse(root, gw->max_media, (size_t)gw->cfg.max_metadata, &jr, &e) != 0) {
-        rc = gateway_send_error(conn, e.status, e.code, "", "%s", e.message);
-        json_decref(root);
-        return rc;
-    }
-    json_decref(root);
-    if (jr.req.id[0] == '\0' && vc_id_new(jr.req.id, sizeof(jr.req.id)) != 0) {
-        vc_json_request_free(&jr);
-        return gateway_send_error(conn, 500, "internal", "", "cannot generate an id");
-    }
-    snprintf(jr.req.tenant, sizeof(jr.req.tenant), "%s", gw->cfg.tenant);
-    jr.req.v = VC_WIRE_VERSION;
-    jr.req.submitted_at_ms = vc_clock_wall_ms();
-    rc = enqueue(conn, gw, &jr.req);
-    vc_json_request_free(&jr);
+    intake_submit(gw, items, n);
+    int rc = reply_batch(conn, items, n);
+    intake_free(items, n);
+    free(items);
     return rc;
 }
 
-static int is_json(const char *ctype)
-{
-    if (ctype == NULL)
-        return 1; /* curl -d without a type: treat as JSON, the only format so far */
-    size_t n = strcspn(ctype, ";");
-    return (n == 16 && strncasecmp(ctype, "application/json", 16) == 0) ||
-           (n == 33 && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0);
-}
-
-static int submit(struct mg_connection *conn, gateway_t *gw)
+/* Common entry: method, load shedding, body, then single or batch. */
+static int submit(struct mg_connection *conn, gateway_t *gw, int batch)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     if (strcmp(ri->request_method, "POST") != 0)
         return gateway_send_error(conn, 405, "method_not_allowed", "Allow: POST\r\n",
                                   "use POST");
-    if (!is_json(mg_get_header(conn, "Content-Type")))
-        return gateway_send_error(conn, 415, "unsupported_media_type", "",
-                                  "Content-Type must be application/json");
-    char *body = NULL;
-    size_t len = 0;
-    int rc = gateway_read_body(conn, (size_t)gw->cfg.max_body, &body, &len);
-    if (rc == VC_ETOOBIG)
-        return gateway_send_error(conn, 413, "payload_too_large", "Connection: close\r\n",
-                                  "body exceeds MAX_BODY_BYTES (%lld bytes)", gw->cfg.max_body);
-    if (rc != 0)
-        return gateway_send_error(conn, 400, "invalid_body", "Connection: close\r\n",
-                                  "could not read the request body");
-    rc = parse_and_enqueue(conn, gw, body, len);
-    free(body);
-    return rc;
+    int wait_s = 0;
+    if (!batch && longpoll_param(ri, &wait_s) != 0)
+        return gateway_send_error(conn, 400, "invalid_request", "",
+                                  "wait: expected whole seconds 0..%d", LONGPOLL_MAX_S);
+    int status = 0;
+    json_t *root = read_json(conn, gw, &status);
+    if (root == NULL)
+        return status;
+    status = batch ? submit_batch(conn, gw, root) : submit_single(conn, gw, root, wait_s);
+    json_decref(root);
+    return status;
 }
 
-int gateway_handle_submit(struct mg_connection *conn, void *arg)
+static int guarded(struct mg_connection *conn, gateway_t *gw, int batch)
 {
-    gateway_t *gw = arg;
     if (vc_sem_try_acquire(gw->inflight) != 0)
         return gateway_send_error(conn, 503, "overloaded", RETRY_AFTER,
                                   "too many concurrent requests, retry later");
     int64_t t0 = vc_clock_mono_ns();
-    int rc = submit(conn, gw);
+    int rc = submit(conn, gw, batch);
     vc_histogram_observe(gw->m_submit_latency, (double)(vc_clock_mono_ns() - t0) / 1e9);
     vc_sem_release(gw->inflight);
     return rc;
+}
+
+int gateway_handle_submit(struct mg_connection *conn, void *gw)
+{
+    return guarded(conn, gw, 0);
+}
+
+int gateway_handle_batch(struct mg_connection *conn, void *gw)
+{
+    return guarded(conn, gw, 1);
 }

@@ -22,26 +22,40 @@ struct vc_producer {
     long long delivery_timeout_ms;
 };
 
-/* One in-flight send; lives on the sender's stack until its report arrives. */
+/* A set of in-flight sends; lives on the sender's stack until every report arrived. */
 typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    int done;
-    rd_kafka_resp_err_t err;
+    size_t pending;
+    vc_mq_msg_t *msgs;
 } delivery_t;
+
+/* Per-message opaque: which batch, which slot. Array on the sender's heap. */
+typedef struct {
+    delivery_t *d;
+    size_t index;
+} slot_t;
+
+static int map_error(rd_kafka_resp_err_t e);
 
 /* @locality: the poller thread (inside rd_kafka_poll). */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     (void)rk;
     (void)opaque;
-    delivery_t *d = msg->_private;
-    if (d == NULL)
+    slot_t *s = msg->_private;
+    if (s == NULL)
         return;
+    delivery_t *d = s->d;
+    vc_mq_msg_t *m = &d->msgs[s->index];
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        m->rc = map_error(msg->err);
+        snprintf(m->err, sizeof(m->err), "kafka delivery to %s: %s", m->topic,
+                 rd_kafka_err2str(msg->err));
+    }
     pthread_mutex_lock(&d->mu);
-    d->err = msg->err;
-    d->done = 1;
-    pthread_cond_signal(&d->cv);
+    if (--d->pending == 0)
+        pthread_cond_signal(&d->cv);
     pthread_mutex_unlock(&d->mu);
 }
 
@@ -146,35 +160,78 @@ static rd_kafka_headers_t *headers_build(const vc_mq_header_t *hdrs, size_t nhdr
     return h;
 }
 
+/* Hands one message to librdkafka. Returns 0 when queued (a report will follow). */
+static int enqueue_one(vc_producer_t *p, vc_mq_msg_t *m, slot_t *slot)
+{
+    rd_kafka_headers_t *h = headers_build(m->hdrs, m->nhdrs);
+    /* No RD_KAFKA_MSG_F_COPY: the sender waits for the report, so `value` outlives it. */
+    rd_kafka_resp_err_t e = rd_kafka_producev(
+        p->rk, RD_KAFKA_V_TOPIC(m->topic), RD_KAFKA_V_KEY(m->key, m->keylen),
+        RD_KAFKA_V_VALUE((void *)m->value, m->len), RD_KAFKA_V_HEADERS(h),
+        RD_KAFKA_V_OPAQUE(slot), RD_KAFKA_V_END);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return 0;
+    if (h != NULL)
+        rd_kafka_headers_destroy(h); /* only taken over on success */
+    m->rc = map_error(e);
+    snprintf(m->err, sizeof(m->err), "kafka produce to %s: %s", m->topic, rd_kafka_err2str(e));
+    return m->rc;
+}
+
+size_t vc_producer_send_all(vc_producer_t *p, vc_mq_msg_t *msgs, size_t n)
+{
+    slot_t one, *slots = n == 1 ? &one : calloc(n, sizeof(*slots));
+    size_t failed = 0;
+    if (slots == NULL) {
+        for (size_t i = 0; i < n; i++) {
+            msgs[i].rc = VC_ENOMEM;
+            snprintf(msgs[i].err, sizeof(msgs[i].err), "out of memory");
+        }
+        return n;
+    }
+    delivery_t d = {.pending = 0, .msgs = msgs};
+    pthread_mutex_init(&d.mu, NULL);
+    pthread_cond_init(&d.cv, NULL);
+    for (size_t i = 0; i < n; i++) {
+        msgs[i].rc = 0;
+        msgs[i].err[0] = '\0';
+        slots[i] = (slot_t){.d = &d, .index = i};
+        pthread_mutex_lock(&d.mu);
+        d.pending++;
+        pthread_mutex_unlock(&d.mu);
+        if (enqueue_one(p, &msgs[i], &slots[i]) != 0) {
+            pthread_mutex_lock(&d.mu);
+            d.pending--;
+            pthread_mutex_unlock(&d.mu);
+        }
+    }
+    pthread_mutex_lock(&d.mu);
+    while (d.pending > 0)
+        pthread_cond_wait(&d.cv, &d.mu);
+    pthread_mutex_unlock(&d.mu);
+    pthread_cond_destroy(&d.cv);
+    pthread_mutex_destroy(&d.mu);
+    for (size_t i = 0; i < n; i++)
+        failed += msgs[i].rc != 0;
+    if (slots != &one)
+        free(slots);
+    return failed;
+}
+
 int vc_producer_send(vc_producer_t *p, const char *topic, const char *key, size_t keylen,
                      const void *value, size_t len, const vc_mq_header_t *hdrs, size_t nhdrs,
                      char *err, size_t errlen)
 {
-    delivery_t d = {.done = 0, .err = RD_KAFKA_RESP_ERR_NO_ERROR};
-    pthread_mutex_init(&d.mu, NULL);
-    pthread_cond_init(&d.cv, NULL);
-    rd_kafka_headers_t *h = headers_build(hdrs, nhdrs);
-    /* No RD_KAFKA_MSG_F_COPY: we wait for the report, so `value` outlives the message. */
-    rd_kafka_resp_err_t e = rd_kafka_producev(
-        p->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
-        RD_KAFKA_V_VALUE((void *)value, len), RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(&d),
-        RD_KAFKA_V_END);
-    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        if (h != NULL)
-            rd_kafka_headers_destroy(h); /* only taken over on success */
-    } else {
-        pthread_mutex_lock(&d.mu);
-        while (!d.done)
-            pthread_cond_wait(&d.cv, &d.mu);
-        pthread_mutex_unlock(&d.mu);
-        e = d.err;
-    }
-    pthread_cond_destroy(&d.cv);
-    pthread_mutex_destroy(&d.mu);
-    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+    vc_mq_msg_t m = {.topic = topic, .key = key, .keylen = keylen, .value = value, .len = len,
+                     .hdrs = hdrs, .nhdrs = nhdrs};
+    if (vc_producer_send_all(p, &m, 1) == 0)
         return 0;
-    return vc_err(err, errlen, map_error(e), "kafka produce to %s: %s", topic,
-                  rd_kafka_err2str(e));
+    return vc_err(err, errlen, m.rc, "%s", m.err);
+}
+
+int vc_producer_queue_len(vc_producer_t *p)
+{
+    return rd_kafka_outq_len(p->rk);
 }
 
 int vc_producer_check(vc_producer_t *p, const char *topic, int timeout_ms, char *err,

@@ -110,6 +110,8 @@ static struct timeval tv_ms(long long ms)
     return tv;
 }
 
+static void *redis_dial(void *opaque, char *err, size_t errlen);
+
 /* Sends a setup command (AUTH/SELECT) and checks for a non-error reply. */
 static int setup_cmd(redisContext *c, const char *what, const char *fmt, const char *arg,
                      char *err, size_t errlen)
@@ -133,7 +135,7 @@ static void *redis_dial(void *opaque, char *err, size_t errlen)
                c ? c->errstr : "out of memory");
         goto fail;
     }
-    if (redisSetTimeout(c, tv_ms(ep->io_timeout_ms)) != REDIS_OK) {
+    if (ep->io_timeout_ms > 0 && redisSetTimeout(c, tv_ms(ep->io_timeout_ms)) != REDIS_OK) {
         vc_err(err, errlen, VC_EUNAVAIL, "redis set timeout: %s", c->errstr);
         goto fail;
     }
@@ -232,4 +234,21 @@ int vc_redis_ping(vc_redis_pool_t *rp, char *err, size_t errlen)
     if (rc == 0)
         freeReplyObject(r);
     return rc;
+}
+
+int vc_redis_connect(const vc_redis_opts_t *o, long long io_timeout_ms, redisContext **out,
+                     char *err, size_t errlen)
+{
+    endpoint_t ep;
+    memset(&ep, 0, sizeof(ep));
+    if (parse_url(o->url, &ep) != 0)
+        return vc_err(err, errlen, VC_EINVAL,
+                      "REDIS_URL: expected redis://[:password@]host[:port][/db]");
+    ep.dial_timeout_ms = o->dial_timeout_ms;
+    ep.io_timeout_ms = io_timeout_ms;
+    redisContext *c = redis_dial(&ep, err, errlen);
+    if (c == NULL)
+        return VC_EUNAVAIL;
+    *out = c;
+    return 0;
 }

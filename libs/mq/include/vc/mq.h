@@ -45,6 +45,27 @@ int vc_producer_send(vc_producer_t *p, const char *topic, const char *key, size_
                      const void *value, size_t len, const vc_mq_header_t *hdrs, size_t nhdrs,
                      char *err, size_t errlen);
 
+/* One message of a vc_producer_send_all batch; `rc` and `err` are outputs. */
+typedef struct {
+    const char *topic;
+    const char *key;
+    size_t keylen;
+    const void *value;
+    size_t len;
+    const vc_mq_header_t *hdrs;
+    size_t nhdrs;
+    int rc;        /* 0 once acknowledged, else as vc_producer_send */
+    char err[160]; /* why, when rc != 0 */
+} vc_mq_msg_t;
+
+/* Produces every message of msgs, then blocks until each has been acknowledged or has
+ * definitively failed, so n messages cost one round of delivery latency instead of n.
+ * Thread-safe. Sets msgs[i].rc/err and returns how many failed. */
+size_t vc_producer_send_all(vc_producer_t *p, vc_mq_msg_t *msgs, size_t n);
+
+/* Messages handed to librdkafka and not yet acknowledged (for metrics). */
+int vc_producer_queue_len(vc_producer_t *p);
+
 /* Asks the cluster for metadata of `topic` within timeout_ms. Returns 0 when the topic exists
  * and every partition has a leader, else VC_EUNAVAIL with err saying why. */
 int vc_producer_check(vc_producer_t *p, const char *topic, int timeout_ms, char *err,

@@ -40,6 +40,12 @@ void vc_redis_release(vc_redis_pool_t *pool, redisContext *ctx, int broken);
 int vc_redis_command(vc_redis_pool_t *pool, int argc, const char **argv, const size_t *argvlen,
                      redisReply **reply, char *err, size_t errlen);
 
+/* Dials one connection outside any pool (for a long-lived subscriber), with the pool
+ * options' URL and timeouts; io_timeout_ms = 0 means blocking reads without timeout.
+ * Returns 0 or VC_EINVAL/VC_EUNAVAIL with err set. Caller frees with redisFree. */
+int vc_redis_connect(const vc_redis_opts_t *opts, long long io_timeout_ms, redisContext **out,
+                     char *err, size_t errlen);
+
 /* PING round trip. Returns 0 or a negative VC_E* code with err set. */
 int vc_redis_ping(vc_redis_pool_t *pool, char *err, size_t errlen);
 

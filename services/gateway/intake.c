@@ -1,0 +1,157 @@
+#include "intake.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vc/clock.h"
+#include "vc/error.h"
+#include "vc/id.h"
+#include "vc/results.h"
+#include "vc/wire.h"
+
+static void item_fail(intake_item_t *it, int status, const char *code, const char *msg)
+{
+    it->status = status;
+    it->code = code;
+    snprintf(it->message, sizeof(it->message), "%s", msg);
+}
+
+void intake_parse_json(gateway_t *gw, json_t *obj, const char *tenant, intake_item_t *it)
+{
+    vc_api_error_t e;
+    memset(it, 0, sizeof(*it));
+    if (vc_json_request_parse(obj, gw->max_media, (size_t)gw->cfg.max_metadata, &it->jr, &e) !=
+        0) {
+        item_fail(it, e.status, e.code, e.message);
+        return;
+    }
+    it->parsed = 1;
+    vc_request_t *req = &it->jr.req;
+    if (req->id[0] == '\0' && vc_id_new(req->id, sizeof(req->id)) != 0) {
+        item_fail(it, 500, "internal_error", "cannot generate an id");
+        return;
+    }
+    snprintf(req->tenant, sizeof(req->tenant), "%s", tenant);
+    req->v = VC_WIRE_VERSION;
+    req->submitted_at_ms = vc_clock_wall_ms();
+    it->status = 202;
+}
+
+/* SET NX of a queued DetectionResult. VC_EEXIST means the id was submitted before. */
+static int put_placeholder(gateway_t *gw, const vc_request_t *req, char *err, size_t errlen)
+{
+    vc_result_t res;
+    memset(&res, 0, sizeof(res));
+    res.v = VC_WIRE_VERSION;
+    memcpy(res.id, req->id, sizeof(res.id));
+    memcpy(res.tenant, req->tenant, sizeof(res.tenant));
+    res.type = req->type;
+    res.status = VC_STATUS_QUEUED;
+    res.submitted_at_ms = req->submitted_at_ms;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    int rc = vc_wire_result_encode(&res, &blob, &len);
+    if (rc != 0)
+        return vc_err(err, errlen, rc, "encode placeholder: %s", vc_strerror(rc));
+    rc = vc_results_put(gw->redis, req->id, blob, len, gw->cfg.result_ttl_s, 1, 0, err, errlen);
+    free(blob);
+    return rc;
+}
+
+/* Placeholder + encoding for one item; leaves it->msg set when it should be published. */
+static void prepare(gateway_t *gw, intake_item_t *it)
+{
+    char err[256] = "";
+    int rc = put_placeholder(gw, &it->jr.req, err, sizeof(err));
+    if (rc == VC_EEXIST) {
+        it->duplicate = 1; /* idempotent re-submission: never a second detection */
+        return;
+    }
+    if (rc != 0) {
+        VC_WARN("intake.store_unavailable", "id=%s error=\"%s\"", it->jr.req.id, err);
+        item_fail(it, 503, "store_unavailable", "result store unavailable, retry later");
+        return;
+    }
+    rc = vc_wire_request_encode(&it->jr.req, &it->msg, &it->msglen);
+    if (rc != 0) {
+        vc_results_del(gw->redis, it->jr.req.id, err, sizeof(err));
+        item_fail(it, 500, "internal_error", "cannot encode the request");
+    }
+}
+
+static void settle(gateway_t *gw, intake_item_t *it, const vc_mq_msg_t *m)
+{
+    free(it->msg);
+    it->msg = NULL;
+    if (m->rc == 0)
+        return;
+    char err[128];
+    vc_results_del(gw->redis, it->jr.req.id, err, sizeof(err));
+    VC_WARN("intake.queue_unavailable", "id=%s error=\"%s\"", it->jr.req.id, m->err);
+    if (m->rc == VC_ETOOBIG)
+        item_fail(it, 413, "payload_too_large", "request exceeds the queue's message size limit");
+    else
+        item_fail(it, 503, "queue_unavailable", "detection queue unavailable, retry later");
+}
+
+void intake_submit(gateway_t *gw, intake_item_t *items, size_t n)
+{
+    static const char ctype[] = "application/msgpack", schema[] = "DetectionRequest/1";
+    vc_mq_msg_t *msgs = calloc(n, sizeof(*msgs));
+    vc_mq_header_t(*hdrs)[3] = calloc(n, sizeof(*hdrs));
+    size_t *owner = calloc(n, sizeof(*owner));
+    if (msgs == NULL || hdrs == NULL || owner == NULL) {
+        for (size_t i = 0; i < n; i++)
+            if (items[i].status == 202)
+                item_fail(&items[i], 503, "overloaded", "out of memory, retry later");
+        goto done;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        intake_item_t *it = &items[i];
+        if (it->status != 202)
+            continue;
+        prepare(gw, it);
+        if (it->msg == NULL)
+            continue;
+        const char *id = it->jr.req.id;
+        hdrs[k][0] = (vc_mq_header_t){"content-type", ctype, sizeof(ctype) - 1};
+        hdrs[k][1] = (vc_mq_header_t){"schema", schema, sizeof(schema) - 1};
+        hdrs[k][2] = (vc_mq_header_t){"trace-id", id, strlen(id)};
+        msgs[k] = (vc_mq_msg_t){.topic = gw->cfg.kafka.topic_requests, .key = id,
+                                .keylen = strlen(id), .value = it->msg, .len = it->msglen,
+                                .hdrs = hdrs[k], .nhdrs = 3};
+        owner[k++] = i;
+    }
+    if (k > 0)
+        vc_producer_send_all(gw->producer, msgs, k);
+    for (size_t j = 0; j < k; j++)
+        settle(gw, &items[owner[j]], &msgs[j]);
+done:
+    free(owner);
+    free(hdrs);
+    free(msgs);
+}
+
+json_t *intake_item_json(const intake_item_t *it)
+{
+    if (it->status >= 400)
+        return json_pack("{s:{s:s, s:s}}", "error", "code", it->code, "message", it->message);
+    char self[128];
+    snprintf(self, sizeof(self), "/v1/detections/%s", it->jr.req.id);
+    json_t *o = json_pack("{s:s, s:s, s:{s:s}}", "detection_id", it->jr.req.id, "status",
+                          "queued", "links", "self", self);
+    if (o != NULL && it->duplicate)
+        json_object_set_new(o, "duplicate", json_true());
+    return o;
+}
+
+void intake_free(intake_item_t *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(items[i].msg);
+        if (items[i].parsed)
+            vc_json_request_free(&items[i].jr);
+    }
+}
