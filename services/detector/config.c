@@ -46,8 +46,11 @@ static int load_limits(detector_config_t *cfg, char *err, size_t errlen)
     int rc = vc_config_int("THREAD_POOL_SIZE", cores > 0 ? 2 * cores : 4, 1, 1024, &cfg->threads,
                            err, errlen);
     if (rc == 0)
-        rc = vc_config_int("DETECTOR_MAX_INFLIGHT", 4 * cfg->threads, 1, 100000,
+        rc = vc_config_int("DETECTOR_MAX_INFLIGHT", 32 * cfg->threads, 1, 100000,
                            &cfg->max_inflight, err, errlen);
+    if (rc == 0)
+        rc = vc_config_bytes("DETECTOR_MAX_INFLIGHT_BYTES", 256LL << 20, 1LL << 20, 64LL << 30,
+                             &cfg->max_inflight_bytes, err, errlen);
     if (rc == 0)
         rc = vc_config_int("RESULT_TTL_SECONDS", 86400, 1, 365LL * 86400, &cfg->result_ttl_s,
                            err, errlen);

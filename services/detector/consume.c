@@ -27,6 +27,7 @@ void detector_on_rebalance(void *opaque, int assigned,
 static void retire(detector_t *d, job_t *job)
 {
     rd_kafka_message_t *m = job->msg;
+    d->inflight_bytes -= m->len;
     if (job->committable) {
         int64_t next = vc_offtrack_done(d->track, m->partition, m->offset);
         if (next >= 0)
@@ -51,14 +52,19 @@ static void drain_done(detector_t *d, int64_t timeout_ms)
     }
 }
 
+/* Pauses every partition when in-flight messages or bytes reach their limit and resumes at
+ * half of both, so memory stays bounded however fast producers are. Resuming costs a fetch
+ * round trip, hence the hysteresis. */
 static void apply_backpressure(detector_t *d)
 {
     size_t inflight = vc_offtrack_inflight(d->track);
-    if (!d->paused && inflight >= (size_t)d->cfg.max_inflight) {
+    size_t bytes = d->inflight_bytes;
+    size_t max = (size_t)d->cfg.max_inflight, max_bytes = (size_t)d->cfg.max_inflight_bytes;
+    if (!d->paused && (inflight >= max || bytes >= max_bytes)) {
         if (vc_consumer_pause_all(d->consumer, 1) == 0)
             d->paused = 1;
         VC_DEBUG("consumer.paused", "inflight=%zu", inflight);
-    } else if (d->paused && inflight <= (size_t)d->cfg.max_inflight / 2) {
+    } else if (d->paused && inflight <= max / 2 && bytes <= max_bytes / 2) {
         if (vc_consumer_pause_all(d->consumer, 0) == 0)
             d->paused = 0;
         VC_DEBUG("consumer.resumed", "inflight=%zu", inflight);
@@ -85,8 +91,10 @@ static void dispatch(detector_t *d, rd_kafka_message_t *m)
     }
     job->d = d;
     job->msg = m;
+    d->inflight_bytes += m->len;
     /* Pausing keeps the pool queue below capacity; blocking here is only a safety net. */
     if (vc_threadpool_submit(d->pool, detector_job_run, job, -1) != 0) {
+        d->inflight_bytes -= m->len;
         vc_offtrack_forget(d->track, m->partition);
         rd_kafka_message_destroy(m);
         free(job);

@@ -26,7 +26,8 @@ typedef struct {
     const char *group_id;    /* KAFKA_GROUP_ID=vc-detectors */
     char instance_id[64];    /* INSTANCE_ID=<hostname>-<pid> */
     long long threads;       /* THREAD_POOL_SIZE=2×cores */
-    long long max_inflight;  /* DETECTOR_MAX_INFLIGHT=4×threads: pause partitions beyond */
+    long long max_inflight;  /* DETECTOR_MAX_INFLIGHT=32×threads: pause partitions beyond */
+    long long max_inflight_bytes; /* DETECTOR_MAX_INFLIGHT_BYTES=256M: ... or beyond this */
     long long result_ttl_s;  /* RESULT_TTL_SECONDS=86400 */
     vc_log_level_t log_level;
     vc_audio_opts_t audio;   /* MAX_AUDIO_SECONDS=600, MAX_AUDIO_CHANNELS=8 */
@@ -42,6 +43,7 @@ typedef struct {
     vc_queue_t *done; /* job_t* finished by pool threads, consumed by the main thread */
     vc_offtrack_t *track;
     int paused;
+    size_t inflight_bytes; /* payload bytes of messages begun and not retired */
     vc_metrics_t *metrics;
     vc_counter_t *m_completed, *m_failed, *m_dlq, *m_store_retries;
     vc_histogram_t *m_latency;

@@ -17,15 +17,9 @@ static void item_fail(intake_item_t *it, int status, const char *code, const cha
     snprintf(it->message, sizeof(it->message), "%s", msg);
 }
 
-void intake_parse_json(gateway_t *gw, json_t *obj, const char *tenant, intake_item_t *it)
+/* Assigns id, tenant and submission time to a freshly parsed item. */
+static void finalize(intake_item_t *it, const char *tenant)
 {
-    vc_api_error_t e;
-    memset(it, 0, sizeof(*it));
-    if (vc_json_request_parse(obj, gw->max_media, (size_t)gw->cfg.max_metadata, &it->jr, &e) !=
-        0) {
-        item_fail(it, e.status, e.code, e.message);
-        return;
-    }
     it->parsed = 1;
     vc_request_t *req = &it->jr.req;
     if (req->id[0] == '\0' && vc_id_new(req->id, sizeof(req->id)) != 0) {
@@ -36,6 +30,28 @@ void intake_parse_json(gateway_t *gw, json_t *obj, const char *tenant, intake_it
     req->v = VC_WIRE_VERSION;
     req->submitted_at_ms = vc_clock_wall_ms();
     it->status = 202;
+}
+
+void intake_parse_json(gateway_t *gw, json_t *obj, const char *tenant, intake_item_t *it)
+{
+    vc_api_error_t e;
+    memset(it, 0, sizeof(*it));
+    if (vc_json_request_parse(obj, gw->max_media, (size_t)gw->cfg.max_metadata, &it->jr, &e) != 0)
+        item_fail(it, e.status, e.code, e.message);
+    else
+        finalize(it, tenant);
+}
+
+void intake_parse_msgpack(gateway_t *gw, const vc_msgpack_body_t *body, size_t i,
+                          const char *tenant, intake_item_t *it)
+{
+    vc_api_error_t e;
+    memset(it, 0, sizeof(*it));
+    if (vc_msgpack_body_item(body, i, gw->max_media, (size_t)gw->cfg.max_metadata, &it->jr, &e) !=
+        0)
+        item_fail(it, e.status, e.code, e.message);
+    else
+        finalize(it, tenant);
 }
 
 /* SET NX of a queued DetectionResult. VC_EEXIST means the id was submitted before. */

@@ -12,49 +12,120 @@
 #include "longpoll.h"
 #include "vc/clock.h"
 #include "vc/error.h"
+#include "vc/wire_body.h"
 #include "vc/wire_json.h"
 #include "waiters.h"
 
 #define RETRY_AFTER "Retry-After: 1\r\n"
 
-static int is_json(const char *ctype)
+/* A request body in either wire format. */
+typedef struct {
+    char *raw;              /* the bytes read; msgpack items borrow media from it */
+    size_t len;
+    json_t *json;           /* application/json */
+    vc_msgpack_body_t *mp;  /* application/msgpack */
+} body_t;
+
+static int ctype_is(const char *ctype, const char *want)
 {
-    if (ctype == NULL)
-        return 1; /* curl -d without a type: JSON is the default */
-    size_t n = strcspn(ctype, "; ");
-    return (n == 16 && strncasecmp(ctype, "application/json", 16) == 0) ||
-           (n == 33 && strncasecmp(ctype, "application/x-www-form-urlencoded", 33) == 0);
+    size_t n = strcspn(ctype, "; "), wn = strlen(want);
+    return n == wn && strncasecmp(ctype, want, wn) == 0;
 }
 
-/* Reads and parses the JSON body, answering the error itself. Returns the root or NULL. */
-static json_t *read_json(struct mg_connection *conn, gateway_t *gw, int *status)
+static void body_free(body_t *b)
 {
-    if (!is_json(mg_get_header(conn, "Content-Type"))) {
-        *status = gateway_send_error(conn, 415, "unsupported_media_type", "",
-                                     "Content-Type must be application/json");
-        return NULL;
+    json_decref(b->json);
+    vc_msgpack_body_close(b->mp);
+    free(b->raw);
+}
+
+/* Parses b->raw as the content type says, answering errors itself (returns 0 when parsed). */
+static int body_parse(struct mg_connection *conn, body_t *b, int msgpack, int *status)
+{
+    if (msgpack) {
+        vc_api_error_t e;
+        if (vc_msgpack_body_open((const uint8_t *)b->raw, b->len, &b->mp, &e) == 0)
+            return 0;
+        *status = gateway_send_error(conn, e.status ? e.status : 500,
+                                     e.code ? e.code : "internal_error", "", "%s", e.message);
+        return -1;
     }
-    char *body = NULL;
-    size_t len = 0;
-    int rc = gateway_read_body(conn, (size_t)gw->cfg.max_body, &body, &len);
+    json_error_t jerr;
+    b->json = json_loadb(b->raw, b->len, JSON_REJECT_DUPLICATES, &jerr);
+    if (b->json != NULL)
+        return 0;
+    *status = gateway_send_error(conn, 400, "invalid_json", "", "line %d, column %d: %s",
+                                 jerr.line, jerr.column, jerr.text);
+    return -1;
+}
+
+/* Reads and parses the body, answering errors itself. Returns 0 when *b is ready. */
+static int read_body(struct mg_connection *conn, gateway_t *gw, body_t *b, int *status)
+{
+    memset(b, 0, sizeof(*b));
+    const char *ctype = mg_get_header(conn, "Content-Type");
+    /* curl -d sends form-urlencoded; a body without a type is taken as JSON. */
+    int msgpack = ctype != NULL && (ctype_is(ctype, "application/msgpack") ||
+                                    ctype_is(ctype, "application/x-msgpack"));
+    if (ctype != NULL && !msgpack && !ctype_is(ctype, "application/json") &&
+        !ctype_is(ctype, "application/x-www-form-urlencoded")) {
+        *status = gateway_send_error(conn, 415, "unsupported_media_type", "",
+                                     "Content-Type must be application/json or "
+                                     "application/msgpack");
+        return -1;
+    }
+    int rc = gateway_read_body(conn, (size_t)gw->cfg.max_body, &b->raw, &b->len);
     if (rc == VC_ETOOBIG) {
         *status = gateway_send_error(conn, 413, "payload_too_large", "Connection: close\r\n",
                                      "body exceeds MAX_BODY_BYTES (%lld bytes)",
                                      gw->cfg.max_body);
-        return NULL;
+        return -1;
     }
     if (rc != 0) {
         *status = gateway_send_error(conn, 400, "invalid_body", "Connection: close\r\n",
                                      "could not read the request body");
-        return NULL;
+        return -1;
     }
-    json_error_t jerr;
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
-    free(body);
-    if (root == NULL)
-        *status = gateway_send_error(conn, 400, "invalid_json", "", "line %d, column %d: %s",
-                                     jerr.line, jerr.column, jerr.text);
-    return root;
+    if (body_parse(conn, b, msgpack, status) != 0) {
+        body_free(b);
+        return -1;
+    }
+    return 0;
+}
+
+/* Number of items, or -1 when the shape does not fit the endpoint (single vs batch). */
+static long body_items(const body_t *b, int batch)
+{
+    if (b->mp != NULL) {
+        if (vc_msgpack_body_is_batch(b->mp) != batch)
+            return -1;
+        return (long)vc_msgpack_body_count(b->mp);
+    }
+    if (!batch)
+        return json_is_object(b->json) ? 1 : -1;
+    /* API v1: {"requests":[...]}; the original API: a bare array. */
+    json_t *list = json_is_array(b->json) ? b->json : json_object_get(b->json, "requests");
+    return json_is_array(list) ? (long)json_array_size(list) : -1;
+}
+
+static void body_item(gateway_t *gw, const body_t *b, int batch, size_t i, intake_item_t *it)
+{
+    if (b->mp != NULL) {
+        intake_parse_msgpack(gw, b->mp, i, gw->cfg.tenant, it);
+        return;
+    }
+    json_t *obj = b->json;
+    if (batch)
+        obj = json_array_get(json_is_array(b->json) ? b->json : json_object_get(b->json, "requests"),
+                             i);
+    if (json_is_object(obj)) {
+        intake_parse_json(gw, obj, gw->cfg.tenant, it);
+        return;
+    }
+    memset(it, 0, sizeof(*it));
+    it->status = 400;
+    it->code = "invalid_request";
+    snprintf(it->message, sizeof(it->message), "request: expected an object");
 }
 
 /* Answers a single accepted item, waiting for its result first when asked to. */
@@ -85,12 +156,14 @@ static int reply_single(struct mg_connection *conn, gateway_t *gw, intake_item_t
     return rc;
 }
 
-static int submit_single(struct mg_connection *conn, gateway_t *gw, json_t *root, int wait_s)
+static int submit_single(struct mg_connection *conn, gateway_t *gw, const body_t *b, int wait_s)
 {
-    if (!json_is_object(root))
-        return gateway_send_error(conn, 400, "invalid_request", "", "body must be a JSON object");
+    if (body_items(b, 0) != 1)
+        return gateway_send_error(conn, 400, "invalid_request", "",
+                                  "body must be one request object (batches go to "
+                                  "/v1/detections/batch)");
     intake_item_t it;
-    intake_parse_json(gw, root, gw->cfg.tenant, &it);
+    body_item(gw, b, 0, 0, &it);
     /* Registered before publishing, so a result that arrives at once is not missed. */
     waiter_t *wt = (wait_s > 0 && it.status == 202) ? waiters_add(gw->waiters, it.jr.req.id)
                                                      : NULL;
@@ -134,14 +207,13 @@ static int reply_batch(struct mg_connection *conn, intake_item_t *items, size_t 
     return rc;
 }
 
-static int submit_batch(struct mg_connection *conn, gateway_t *gw, json_t *root)
+static int submit_batch(struct mg_connection *conn, gateway_t *gw, const body_t *b)
 {
-    /* API v1: {"requests":[...]}; the original API: a bare array. */
-    json_t *list = json_is_array(root) ? root : json_object_get(root, "requests");
-    if (!json_is_array(list))
+    long count = body_items(b, 1);
+    if (count < 0)
         return gateway_send_error(conn, 400, "invalid_request", "",
                                   "body must be {\"requests\":[...]} or an array");
-    size_t n = json_array_size(list);
+    size_t n = (size_t)count;
     if (n == 0)
         return gateway_send_error(conn, 400, "invalid_request", "", "requests: empty batch");
     if (n > (size_t)gw->cfg.max_batch)
@@ -151,16 +223,8 @@ static int submit_batch(struct mg_connection *conn, gateway_t *gw, json_t *root)
     intake_item_t *items = calloc(n, sizeof(*items));
     if (items == NULL)
         return gateway_send_error(conn, 503, "overloaded", RETRY_AFTER, "out of memory");
-    for (size_t i = 0; i < n; i++) {
-        json_t *obj = json_array_get(list, i);
-        if (json_is_object(obj)) {
-            intake_parse_json(gw, obj, gw->cfg.tenant, &items[i]);
-        } else {
-            items[i].status = 400;
-            items[i].code = "invalid_request";
-            snprintf(items[i].message, sizeof(items[i].message), "item is not an object");
-        }
-    }
+    for (size_t i = 0; i < n; i++)
+        body_item(gw, b, 1, i, &items[i]);
     intake_submit(gw, items, n);
     int rc = reply_batch(conn, items, n);
     intake_free(items, n);
@@ -180,11 +244,11 @@ static int submit(struct mg_connection *conn, gateway_t *gw, int batch)
         return gateway_send_error(conn, 400, "invalid_request", "",
                                   "wait: expected whole seconds 0..%d", LONGPOLL_MAX_S);
     int status = 0;
-    json_t *root = read_json(conn, gw, &status);
-    if (root == NULL)
+    body_t b;
+    if (read_body(conn, gw, &b, &status) != 0)
         return status;
-    status = batch ? submit_batch(conn, gw, root) : submit_single(conn, gw, root, wait_s);
-    json_decref(root);
+    status = batch ? submit_batch(conn, gw, &b) : submit_single(conn, gw, &b, wait_s);
+    body_free(&b);
     return status;
 }
 

@@ -7,6 +7,7 @@
 
 #include "vc/base64.h"
 #include "vc/error.h"
+#include "request_parse.h"
 #include "vc/wire_json.h"
 
 #define SAMPLE_RATE_MIN 8000
@@ -119,14 +120,35 @@ static int check_format(vc_media_t *m, const char *declared, const alias_t *alia
 }
 
 /* Audio part: decodes audio_data, then raw pcm16 (needs sample_rate) or a sniffed container. */
-static int parse_audio(json_t *obj, size_t max, vc_json_request_t *jr, vc_api_error_t *e)
+/* Takes media bytes that arrived raw (msgpack bin): borrowed, size-checked, not copied. */
+static int borrow_media(const uint8_t *data, size_t len, const char *key, size_t max,
+                        vc_media_t *m, vc_api_error_t *e)
+{
+    if (len > max)
+        return fail_with(e, 413, "payload_too_large", "%s: media is larger than %zu bytes", key,
+                         max);
+    if (len == 0)
+        return BAD(e, "%s: empty", key);
+    m->data = data;
+    m->len = len;
+    return 0;
+}
+
+static int parse_audio(json_t *obj, const vc_wire__premedia_t *pre, size_t max,
+                       vc_json_request_t *jr, vc_api_error_t *e)
 {
     vc_media_t *m = &jr->req.audio;
     json_t *fmt = member(obj, "audio_format"), *rate = member(obj, "sample_rate");
-    int rc = decode_media(member(obj, "audio_data"), "audio_data", max, &jr->audio_buf, &m->len, e);
+    int rc;
+    if (pre != NULL) {
+        rc = borrow_media(pre->audio, pre->audio_len, "audio_data", max, m, e);
+    } else {
+        rc = decode_media(member(obj, "audio_data"), "audio_data", max, &jr->audio_buf, &m->len,
+                          e);
+        m->data = jr->audio_buf;
+    }
     if (rc != 0)
         return rc;
-    m->data = jr->audio_buf;
     m->sample_rate = rate != NULL ? (uint32_t)json_integer_value(rate) : 0;
     const char *declared = fmt != NULL ? json_string_value(fmt) : NULL;
     if (declared == NULL || strcasecmp(declared, "pcm16") != 0)
@@ -141,14 +163,21 @@ static int parse_audio(json_t *obj, size_t max, vc_json_request_t *jr, vc_api_er
 }
 
 /* Video part: decodes video_data and checks it sniffs as a supported container. */
-static int parse_video(json_t *obj, size_t max, vc_json_request_t *jr, vc_api_error_t *e)
+static int parse_video(json_t *obj, const vc_wire__premedia_t *pre, size_t max,
+                       vc_json_request_t *jr, vc_api_error_t *e)
 {
     vc_media_t *m = &jr->req.video;
     json_t *fmt = member(obj, "video_format");
-    int rc = decode_media(member(obj, "video_data"), "video_data", max, &jr->video_buf, &m->len, e);
+    int rc;
+    if (pre != NULL) {
+        rc = borrow_media(pre->video, pre->video_len, "video_data", max, m, e);
+    } else {
+        rc = decode_media(member(obj, "video_data"), "video_data", max, &jr->video_buf, &m->len,
+                          e);
+        m->data = jr->video_buf;
+    }
     if (rc != 0)
         return rc;
-    m->data = jr->video_buf;
     const char *declared = fmt != NULL ? json_string_value(fmt) : NULL;
     return check_format(m, declared, video_formats, COUNT(video_formats), "video", "mp4, webm, y4m",
                         e);
@@ -176,7 +205,8 @@ static int check_types(json_t *obj, vc_api_error_t *e)
 }
 
 /* Reads detection_type and detection_id, and checks media presence against the type. */
-static int parse_head(json_t *obj, vc_request_t *req, vc_api_error_t *e)
+static int parse_head(json_t *obj, const vc_wire__premedia_t *pre, vc_request_t *req,
+                      vc_api_error_t *e)
 {
     json_t *type = member(obj, "detection_type"), *id = member(obj, "detection_id");
     if (type == NULL)
@@ -192,10 +222,12 @@ static int parse_head(json_t *obj, vc_request_t *req, vc_api_error_t *e)
     req->has_audio = req->type != VC_TYPE_VIDEO;
     req->has_video = req->type != VC_TYPE_AUDIO;
     const char *tname = vc_type_name(req->type);
-    if (req->has_audio != (member(obj, "audio_data") != NULL))
+    int audio_given = pre != NULL ? pre->audio != NULL : member(obj, "audio_data") != NULL;
+    int video_given = pre != NULL ? pre->video != NULL : member(obj, "video_data") != NULL;
+    if (req->has_audio != audio_given)
         return BAD(e, "audio_data: %s for detection_type %s",
                    req->has_audio ? "required" : "not allowed", tname);
-    if (req->has_video != (member(obj, "video_data") != NULL))
+    if (req->has_video != video_given)
         return BAD(e, "video_data: %s for detection_type %s",
                    req->has_video ? "required" : "not allowed", tname);
     return 0;
@@ -218,8 +250,8 @@ static int parse_metadata(json_t *obj, size_t max, vc_json_request_t *jr, vc_api
     return 0;
 }
 
-int vc_json_request_parse(json_t *obj, size_t max_media_bytes, size_t max_metadata_bytes,
-                          vc_json_request_t *jr, vc_api_error_t *e)
+int vc_wire__request_parse(json_t *obj, const vc_wire__premedia_t *pre, size_t max_media_bytes,
+                           size_t max_metadata_bytes, vc_json_request_t *jr, vc_api_error_t *e)
 {
     memset(jr, 0, sizeof *jr);
     memset(e, 0, sizeof *e);
@@ -231,19 +263,25 @@ int vc_json_request_parse(json_t *obj, size_t max_media_bytes, size_t max_metada
     }
     rc = check_types(obj, e);
     if (rc == 0)
-        rc = parse_head(obj, &jr->req, e);
+        rc = parse_head(obj, pre, &jr->req, e);
     if (rc == 0)
         rc = parse_metadata(obj, max_metadata_bytes, jr, e);
     if (rc == 0 && jr->req.has_audio)
-        rc = parse_audio(obj, max_media_bytes, jr, e);
+        rc = parse_audio(obj, pre, max_media_bytes, jr, e);
     if (rc == 0 && jr->req.has_video)
-        rc = parse_video(obj, max_media_bytes, jr, e);
+        rc = parse_video(obj, pre, max_media_bytes, jr, e);
     if (rc != 0)
         goto fail;
     return 0;
 fail:
     vc_json_request_free(jr);
     return e->status == 500 ? VC_ENOMEM : VC_EINVAL;
+}
+
+int vc_json_request_parse(json_t *obj, size_t max_media_bytes, size_t max_metadata_bytes,
+                          vc_json_request_t *jr, vc_api_error_t *e)
+{
+    return vc_wire__request_parse(obj, NULL, max_media_bytes, max_metadata_bytes, jr, e);
 }
 
 void vc_json_request_free(vc_json_request_t *jr)
