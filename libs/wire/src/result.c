@@ -187,7 +187,7 @@ static int read_evidence(const msgpack_object *map, vc_analyzer_t *an, const cha
     for (uint32_t i = 0; i < map->via.map.size; i++) {
         const msgpack_object_kv *kv = &map->via.map.ptr[i];
         vc_evidence_t *ev = &an->evidence[i];
-        char at[48];
+        char at[96];
         snprintf(at, sizeof at, "%sevidence[%u]", where, i);
         if (kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size == 0)
             return vc_err(err, errlen, VC_EPROTO, "%s: key is not a non-empty str", at);
