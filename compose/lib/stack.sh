@@ -407,20 +407,21 @@ vc_start_service() {
 
 # vc_start_devbroker DIR BIN: the embedded Kafka mock cluster (3 brokers, VC_PARTITIONS
 # partitions). BIN writes DIR/bootstrap.txt atomically once its topics exist; sets VC_BOOTSTRAP
-# to its content and prints it. Call it directly, not inside $(...).
+# to its content and prints it; VC_DEVBROKER_CONTROL is its fault-control socket. Call it directly, not inside $(...).
 vc_start_devbroker() {
 	local dir=${1:?usage: vc_start_devbroker DIR BIN} bin=${2:?usage: vc_start_devbroker DIR BIN}
 	local boot=$dir/bootstrap.txt pidf
 	mkdir -p "$dir" && rm -f "$boot" || return 1
 	pidf=$(vc__pidfile devbroker "$dir")
 	vc_start_service devbroker "$dir" "$bin" --brokers 3 --partitions "${VC_PARTITIONS:-6}" \
-		--bootstrap-file "$boot" || return 1
+		--bootstrap-file "$boot" --control "$dir/control.sock" || return 1
 	if ! vc__wait_until 30 "$pidf" "devbroker bootstrap file" test -s "$boot"; then
 		tail -n 30 "$(vc__logfile devbroker "$dir")" >&2 || true
 		vc_stop_pidfile "$pidf" 5 || true
 		return 1
 	fi
 	VC_BOOTSTRAP=$(cat "$boot") || return 1
+	VC_DEVBROKER_CONTROL=$dir/control.sock
 	printf '%s\n' "$VC_BOOTSTRAP"
 }
 

@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
+
+#include "control.h"
 
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
@@ -27,6 +31,7 @@ typedef struct {
     int brokers;
     int partitions;
     const char *bootstrap_file;
+    const char *control_path;
     const char *topics[MAX_TOPICS];
     int ntopics;
 } opts_t;
@@ -34,10 +39,12 @@ typedef struct {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: vc-devbroker [--brokers N] [--partitions N] [--bootstrap-file PATH]\n"
-               "                    [--topic NAME]...\n"
+               "                    [--control SOCKET] [--topic NAME]...\n"
                "  Runs an in-memory Kafka cluster (librdkafka mock) on 127.0.0.1 for development\n"
                "  and tests. Defaults: 3 brokers, 6 partitions, topics vc.detections.{requests,\n"
-               "  results,dlq}. Prints the bootstrap list; exits 0 on SIGTERM/SIGINT.\n");
+               "  results,dlq}. Prints the bootstrap list; exits 0 on SIGTERM/SIGINT.\n"
+               "  --control: a Unix socket taking fault commands (services/devbroker/control.h):\n"
+               "  'broker down 1|all', 'broker up 1|all', 'rtt 1|all MS', 'error APIKEY ERR N'.\n");
 }
 
 /* Parses a decimal int in [min, max]; returns 0 or VC_EINVAL. */
@@ -73,6 +80,8 @@ static int parse_opts(int argc, char **argv, opts_t *o)
                 return VC_EINVAL;
         } else if (strcmp(a, "--bootstrap-file") == 0) {
             o->bootstrap_file = v;
+        } else if (strcmp(a, "--control") == 0) {
+            o->control_path = v;
         } else if (strcmp(a, "--topic") == 0) {
             if (o->ntopics >= MAX_TOPICS)
                 return VC_EINVAL;
@@ -143,6 +152,40 @@ static int create_topics(rd_kafka_mock_cluster_t *mc, const opts_t *o)
     return 0;
 }
 
+/* Waits for SIGTERM/SIGINT, serving control commands meanwhile. Returns the exit status. */
+static int serve_until_signal(const sigset_t *stop, rd_kafka_mock_cluster_t *mc, const opts_t *o)
+{
+    int sfd = signalfd(-1, stop, SFD_CLOEXEC);
+    int cfd = o->control_path != NULL ? control_listen(o->control_path) : -1;
+    if (sfd < 0 || (o->control_path != NULL && cfd < 0)) {
+        VC_ERROR("devbroker.control", "error=\"cannot listen on %s\"",
+                 o->control_path ? o->control_path : "signalfd");
+        if (sfd >= 0)
+            close(sfd);
+        return 1;
+    }
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN}, {.fd = cfd, .events = POLLIN}};
+        if (poll(pfd, cfd >= 0 ? 2 : 1, -1) < 0 && errno != EINTR)
+            break;
+        if (pfd[0].revents & POLLIN) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+                VC_INFO("devbroker.stop", "signal=%u", si.ssi_signo);
+                break;
+            }
+        }
+        if (cfd >= 0 && (pfd[1].revents & POLLIN))
+            control_serve(cfd, mc, o->brokers);
+    }
+    close(sfd);
+    if (cfd >= 0) {
+        close(cfd);
+        unlink(o->control_path);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     opts_t o = {0};
@@ -181,11 +224,7 @@ int main(int argc, char **argv)
     fflush(stdout);
     VC_INFO("devbroker.ready", "brokers=%d bootstrap=%s", o.brokers, bootstraps);
 
-    int sig = 0;
-    while (sigwait(&stop, &sig) != 0) {
-    }
-    VC_INFO("devbroker.stop", "signal=%d", sig);
-    rc = 0;
+    rc = serve_until_signal(&stop, mc, &o);
 done:
     if (o.bootstrap_file != NULL)
         unlink(o.bootstrap_file);

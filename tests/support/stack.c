@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -228,4 +229,23 @@ unsigned char *vc_test_wav_sine(double freq, double amp, double seconds, int rat
     }
     *len = total;
     return b;
+}
+
+int vc_test_devbroker(const char *command)
+{
+    const char *path = getenv("VC_TEST_KAFKA_CONTROL");
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    if (path == NULL || strlen(path) >= sizeof(a.sun_path))
+        return -1;
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return -1;
+    char line[256], reply[128] = "";
+    int n = snprintf(line, sizeof(line), "%s\n", command);
+    int ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+             write(fd, line, (size_t)n) == n && read(fd, reply, sizeof(reply) - 1) > 0;
+    close(fd);
+    fprintf(stderr, "devbroker: %s -> %s", command, reply);
+    return ok && strncmp(reply, "ok", 2) == 0 ? 0 : -1;
 }

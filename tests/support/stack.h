@@ -37,6 +37,10 @@ long vc_test_http(const char *method, const char *url, const char *content_type,
 /* Polls url until it answers 200 or timeout_s passes. Returns 1 when ready. */
 int vc_test_wait_http_ok(const char *url, int timeout_s);
 
+/* Sends one fault command to vc-devbroker's control socket ($VC_TEST_KAFKA_CONTROL), e.g.
+ * "broker down all". Returns 0 when it answered "ok". */
+int vc_test_devbroker(const char *command);
+
 /* Writes a 16-bit mono WAV of a sine (freq Hz, amplitude 0..1, seconds) into a malloc'd
  * buffer. */
 unsigned char *vc_test_wav_sine(double freq, double amp, double seconds, int rate, size_t *len);

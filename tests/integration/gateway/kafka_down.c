@@ -1,0 +1,102 @@
+/* No 2xx without a Kafka acknowledgement: with every broker of the embedded cluster down, a
+ * submission is answered 503 queue_unavailable (within KAFKA_DELIVERY_TIMEOUT_MS) and /health
+ * reports Kafka down; once the brokers are back, submissions are accepted again. */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "support/stack.h"
+#include "test.h"
+#include "vc/base64.h"
+
+static char base[64];
+static vc_proc_t gateway;
+
+/* Whatever happens, leave the shared cluster up for the tests that follow. */
+static void restore_brokers(void)
+{
+    vc_test_devbroker("broker up all");
+}
+
+static void on_abort(int sig)
+{
+    restore_brokers();
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static long submit(char **resp)
+{
+    size_t wav_len = 0, n = 0;
+    unsigned char *wav = vc_test_wav_sine(500, 0.5, 0.2, 16000, &wav_len);
+    char *b64 = malloc(vc_base64_encoded_len(wav_len) + 1);
+    ASSERT_OK(vc_base64_encode(wav, wav_len, b64, vc_base64_encoded_len(wav_len) + 1, &n));
+    char *body = malloc(n + 64);
+    snprintf(body, n + 64, "{\"detection_type\":\"audio\",\"audio_data\":\"%s\"}", b64);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/v1/detections", base);
+    long st = vc_test_http("POST", url, "application/json", body, strlen(body), resp);
+    free(body);
+    free(b64);
+    free(wav);
+    return st;
+}
+
+int main(void)
+{
+    const char *redis = vc_test_env_or_skip("VC_TEST_REDIS_URL");
+    const char *pg = vc_test_env_or_skip("VC_TEST_DATABASE_URL");
+    const char *kafka = vc_test_env_or_skip("VC_TEST_KAFKA_BROKERS");
+    vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
+    atexit(restore_brokers);
+    signal(SIGABRT, on_abort);
+
+    int port = vc_test_free_port();
+    snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
+    char e_port[32], e_redis[256], e_pg[256], e_kafka[512];
+    snprintf(e_port, sizeof(e_port), "HTTP_PORT=%d", port);
+    snprintf(e_redis, sizeof(e_redis), "REDIS_URL=%s", redis);
+    snprintf(e_pg, sizeof(e_pg), "DATABASE_URL=%s", pg);
+    snprintf(e_kafka, sizeof(e_kafka), "KAFKA_BROKERS=%s", kafka);
+    const char *env[] = {e_port, e_redis, e_pg, e_kafka, "KAFKA_DELIVERY_TIMEOUT_MS=3000", NULL};
+    vc_test_spawn(&gateway, "gateway", "vc-gateway", env);
+    char health[128];
+    snprintf(health, sizeof(health), "%s/health", base);
+    if (!vc_test_wait_http_ok(health, 60)) {
+        vc_test_print_log(&gateway, 40);
+        VC_TEST_FAIL("gateway never became healthy");
+    }
+    char *resp = NULL;
+    ASSERT_EQ(submit(&resp), 202);
+    free(resp);
+
+    ASSERT_OK(vc_test_devbroker("broker down all"));
+    time_t t0 = time(NULL);
+    long st = submit(&resp);
+    if (st != 503 || strstr(resp, "queue_unavailable") == NULL)
+        VC_TEST_FAIL("with Kafka down: %ld %s", st, resp);
+    free(resp);
+    ASSERT(time(NULL) - t0 <= 10);
+    char *h = NULL;
+    ASSERT_EQ(vc_test_http("GET", health, NULL, NULL, 0, &h), 503);
+    ASSERT(strstr(h, "\"kafka\":{\"ok\":false") != NULL);
+    free(h);
+
+    ASSERT_OK(vc_test_devbroker("broker up all"));
+    /* The producer reconnects with backoff: accepted again within a bounded time. */
+    int accepted = 0;
+    for (int i = 0; i < 30 && !accepted; i++) {
+        st = submit(&resp);
+        accepted = st == 202;
+        if (!accepted && st != 503)
+            VC_TEST_FAIL("after recovery: %ld %s", st, resp);
+        free(resp);
+    }
+    ASSERT(accepted);
+    ASSERT_EQ(vc_test_stop(&gateway, 30), 0);
+    return 0;
+}
