@@ -89,6 +89,7 @@ static void dispatch(detector_t *d, rd_kafka_message_t *m)
         rd_kafka_message_destroy(m);
         return;
     }
+    vc_counter_add(d->m_consumed, 1);
     job->d = d;
     job->msg = m;
     d->inflight_bytes += m->len;
@@ -106,6 +107,7 @@ void detector_consume_loop(detector_t *d)
     while (!detector_stopping) {
         drain_done(d, 0);
         apply_backpressure(d);
+        detector_publish_metrics(d);
         rd_kafka_message_t *m = vc_consumer_poll(d->consumer, 100);
         if (m != NULL)
             dispatch(d, m);

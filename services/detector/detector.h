@@ -17,6 +17,7 @@
 #include "vc/pg.h"
 #include "vc/queue.h"
 #include "vc/redis.h"
+#include "vc/resources.h"
 #include "vc/threadpool.h"
 
 typedef struct {
@@ -45,6 +46,9 @@ typedef struct {
     int paused;
     size_t inflight_bytes; /* payload bytes of messages begun and not retired */
     vc_metrics_t *metrics;
+    vc_resource_sampler_t *sampler;
+    int64_t metrics_published_ms;
+    vc_counter_t *m_consumed;
     vc_counter_t *m_completed, *m_failed, *m_dlq, *m_store_retries;
     vc_histogram_t *m_latency;
 } detector_t;
@@ -68,6 +72,9 @@ void detector_job_run(void *arg);
 /* The main thread's loop: poll, dispatch, retire finished jobs, pause/resume; returns when
  * detector_stopping is set, after draining in-flight work and committing what finished. */
 void detector_consume_loop(detector_t *d);
+
+/* Main thread: writes the metric snapshot to Redis, at most once a second. */
+void detector_publish_metrics(detector_t *d);
 
 /* Rebalance hook (main thread): forgets in-flight offsets of revoked partitions. */
 void detector_on_rebalance(void *opaque, int assigned,

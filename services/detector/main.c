@@ -27,8 +27,10 @@ static void install_signals(void)
 
 static int init_metrics(detector_t *d)
 {
-    if (vc_metrics_new(&d->metrics) != 0)
+    if (vc_metrics_new(&d->metrics) != 0 || vc_resource_sampler_new("/", &d->sampler) != 0)
         return VC_ENOMEM;
+    d->m_consumed = vc_metrics_counter(d->metrics, "vc_messages_consumed_total",
+                                       "Messages taken from the request topic.");
     d->m_completed = vc_metrics_counter(d->metrics, "vc_detections_total{status=\"completed\"}",
                                         "Detections finished, by final status.");
     d->m_failed = vc_metrics_counter(d->metrics, "vc_detections_total{status=\"failed\"}",
@@ -39,7 +41,7 @@ static int init_metrics(detector_t *d)
                                             "Retried PostgreSQL/Redis writes.");
     d->m_latency = vc_metrics_histogram(d->metrics, "vc_detection_seconds",
                                         "Processing time of one detection.");
-    if (!d->m_completed || !d->m_failed || !d->m_dlq || !d->m_store_retries || !d->m_latency)
+    if (!d->m_consumed || !d->m_completed || !d->m_failed || !d->m_dlq || !d->m_store_retries || !d->m_latency)
         return VC_ENOMEM;
     return 0;
 }
@@ -101,6 +103,7 @@ static void stop(detector_t *d)
     vc_pg_pool_free(d->pg);
     vc_redis_pool_free(d->redis);
     vc_metrics_free(d->metrics);
+    vc_resource_sampler_free(d->sampler);
 }
 
 int main(void)

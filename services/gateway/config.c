@@ -44,6 +44,9 @@ int gateway_config_load(gateway_config_t *c, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_config_str("DEFAULT_TENANT", "default", &c->tenant, err, errlen);
     if (rc == 0)
+        rc = vc_config_int("RESOURCE_WARN_PERCENT", 80, 1, 100, &c->resource_warn_percent, err,
+                           errlen);
+    if (rc == 0)
         rc = vc_kafka_config_from_env(&c->kafka, err, errlen);
     if (rc == 0)
         rc = vc_redis_opts_from_env(&c->redis, err, errlen);

@@ -3,7 +3,10 @@
 /* vc-gateway: the HTTP front door. civetweb worker threads run the handlers; every piece of
  * shared state here is either immutable after start-up or thread-safe (pools, producer,
  * semaphore, metrics). */
+#include <stdatomic.h>
 #include <stddef.h>
+
+#include <jansson.h>
 
 #include <civetweb.h>
 
@@ -12,6 +15,7 @@
 #include "vc/mq.h"
 #include "vc/pg.h"
 #include "vc/redis.h"
+#include "vc/resources.h"
 #include "vc/sem.h"
 
 typedef struct {
@@ -28,6 +32,7 @@ typedef struct {
     long long result_ttl_s;       /* RESULT_TTL_SECONDS=86400 */
     long long request_timeout_ms; /* HTTP_REQUEST_TIMEOUT=30s */
     const char *tenant;           /* DEFAULT_TENANT=default (until API keys exist) */
+    long long resource_warn_percent; /* RESOURCE_WARN_PERCENT=80 */
     vc_log_level_t log_level;
 } gateway_config_t;
 
@@ -40,6 +45,8 @@ typedef struct {
     vc_sem_t *inflight;
     vc_metrics_t *metrics;
     vc_histogram_t *m_submit_latency;
+    vc_resource_sampler_t *sampler;
+    atomic_ullong responses[500]; /* by status code - 100, for /metrics.json */
     struct waiters *waiters;      /* long-poll registry + the one results subscriber */
     struct mg_context *http;
 } gateway_t;
@@ -52,6 +59,10 @@ int gateway_handle_batch(struct mg_connection *conn, void *gw);
 int gateway_handle_detection(struct mg_connection *conn, void *gw);
 int gateway_handle_health(struct mg_connection *conn, void *gw);
 int gateway_handle_metrics(struct mg_connection *conn, void *gw);
+int gateway_handle_metrics_json(struct mg_connection *conn, void *gw);
+
+/* {cpu, memory, disk, warning} of this process and machine (metrics.c). New reference. */
+json_t *gateway_resources_json(gateway_t *gw);
 
 /* Response helpers (http.c). */
 void gateway_count_status(gateway_t *gw, int status);

@@ -1,4 +1,4 @@
-/* GET /health (deep readiness: Kafka, Redis, PostgreSQL) and GET /metrics. */
+/* GET /health: deep readiness (Kafka, Redis, PostgreSQL) plus resource use. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,37 +21,31 @@ static int add_check(json_t *checks, const char *name, int rc, int64_t t0, const
     return rc == 0;
 }
 
+/* ok: everything answers. degraded: Kafka answers (submissions are accepted) but Redis or
+ * PostgreSQL does not (idempotency checks, results or key lookups are impaired). down: Kafka
+ * does not answer, so nothing can be accepted. */
 int gateway_handle_health(struct mg_connection *conn, void *arg)
 {
     gateway_t *gw = arg;
     json_t *checks = json_object();
     char err[512] = "";
     int64_t t0 = vc_clock_mono_ns();
-    int ok = add_check(checks, "redis", vc_redis_ping(gw->redis, err, sizeof(err)), t0, err);
+    int redis_ok = add_check(checks, "redis", vc_redis_ping(gw->redis, err, sizeof(err)), t0, err);
     err[0] = '\0';
     t0 = vc_clock_mono_ns();
-    ok &= add_check(checks, "postgres", vc_pg_ping(gw->pg, err, sizeof(err)), t0, err);
+    int pg_ok = add_check(checks, "postgres", vc_pg_ping(gw->pg, err, sizeof(err)), t0, err);
     err[0] = '\0';
     t0 = vc_clock_mono_ns();
     int krc = vc_producer_check(gw->producer, gw->cfg.kafka.topic_requests,
                                 HEALTH_KAFKA_TIMEOUT_MS, err, sizeof(err));
-    ok &= add_check(checks, "kafka", krc, t0, err);
-    json_t *o = json_pack("{s:s, s:o, s:I, s:I}", "status", ok ? "ok" : "unavailable", "checks",
-                          checks, "inflight_requests", (json_int_t)vc_sem_in_use(gw->inflight),
-                          "max_concurrent_requests", (json_int_t)gw->cfg.max_concurrent);
-    int rc = gateway_send_json(conn, ok ? 200 : 503, ok ? "" : "Retry-After: 5\r\n", o);
+    int kafka_ok = add_check(checks, "kafka", krc, t0, err);
+    const char *status = !kafka_ok ? "down" : (redis_ok && pg_ok) ? "ok" : "degraded";
+    json_t *o = json_pack("{s:s, s:o, s:o, s:I, s:I}", "status", status, "checks", checks,
+                          "resources", gateway_resources_json(gw), "inflight_requests",
+                          (json_int_t)vc_sem_in_use(gw->inflight), "max_concurrent_requests",
+                          (json_int_t)gw->cfg.max_concurrent);
+    int rc = gateway_send_json(conn, kafka_ok ? 200 : 503, kafka_ok ? "" : "Retry-After: 5\r\n",
+                               o);
     json_decref(o);
-    return rc;
-}
-
-int gateway_handle_metrics(struct mg_connection *conn, void *arg)
-{
-    gateway_t *gw = arg;
-    char *text = NULL;
-    size_t len = 0;
-    if (vc_metrics_render_prometheus(gw->metrics, &text, &len) != 0)
-        return gateway_send_error(conn, 500, "internal", "", "cannot render metrics");
-    int rc = gateway_send(conn, 200, "text/plain; version=0.0.4", "", text, len);
-    free(text);
     return rc;
 }

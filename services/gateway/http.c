@@ -77,6 +77,8 @@ void gateway_count_status(gateway_t *gw, int status)
 {
     if (gw == NULL || gw->metrics == NULL)
         return;
+    if (status >= 100 && status < 600)
+        atomic_fetch_add(&gw->responses[status - 100], 1);
     char name[64];
     snprintf(name, sizeof(name), "vc_http_responses_total{code=\"%d\"}", status);
     vc_counter_t *c = vc_metrics_counter(gw->metrics, name, "HTTP responses by status code.");

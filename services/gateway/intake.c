@@ -85,13 +85,15 @@ static void prepare(gateway_t *gw, intake_item_t *it)
         return;
     }
     if (rc != 0) {
-        VC_WARN("intake.store_unavailable", "id=%s error=\"%s\"", it->jr.req.id, err);
-        item_fail(it, 503, "store_unavailable", "result store unavailable, retry later");
-        return;
+        /* Redis down: accept anyway (Kafka's acknowledgement is what counts). The duplicate
+         * check is skipped for this item; a replayed id still yields one PostgreSQL row. */
+        VC_WARN("intake.placeholder_skipped", "id=%s error=\"%s\"", it->jr.req.id, err);
+        it->unchecked = 1;
     }
     rc = vc_wire_request_encode(&it->jr.req, &it->msg, &it->msglen);
     if (rc != 0) {
-        vc_results_del(gw->redis, it->jr.req.id, err, sizeof(err));
+        if (!it->unchecked)
+            vc_results_del(gw->redis, it->jr.req.id, err, sizeof(err));
         item_fail(it, 500, "internal_error", "cannot encode the request");
     }
 }
@@ -103,7 +105,8 @@ static void settle(gateway_t *gw, intake_item_t *it, const vc_mq_msg_t *m)
     if (m->rc == 0)
         return;
     char err[128];
-    vc_results_del(gw->redis, it->jr.req.id, err, sizeof(err));
+    if (!it->unchecked)
+        vc_results_del(gw->redis, it->jr.req.id, err, sizeof(err));
     VC_WARN("intake.queue_unavailable", "id=%s error=\"%s\"", it->jr.req.id, m->err);
     if (m->rc == VC_ETOOBIG)
         item_fail(it, 413, "payload_too_large", "request exceeds the queue's message size limit");

@@ -18,6 +18,7 @@ typedef struct {
     const char *code;     /* error code when status >= 400 */
     char message[256];
     int duplicate; /* an earlier submission with this detection_id exists */
+    int unchecked; /* Redis was down: accepted without the duplicate check */
     uint8_t *msg;  /* encoded DetectionRequest while publishing */
     size_t msglen;
 } intake_item_t;

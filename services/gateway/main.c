@@ -50,6 +50,7 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
     mg_set_request_handler(gw->http, "/v1/detections/", gateway_handle_detection, gw);
     mg_set_request_handler(gw->http, "/health$", gateway_handle_health, gw);
     mg_set_request_handler(gw->http, "/metrics$", gateway_handle_metrics, gw);
+    mg_set_request_handler(gw->http, "/metrics.json$", gateway_handle_metrics_json, gw);
     return 0;
 }
 
@@ -57,6 +58,8 @@ static int start(gateway_t *gw, char *err, size_t errlen)
 {
     gw->max_media = max_media_for(&gw->cfg);
     int rc = vc_metrics_new(&gw->metrics);
+    if (rc == 0)
+        rc = vc_resource_sampler_new("/", &gw->sampler);
     if (rc == 0) {
         gw->m_submit_latency = vc_metrics_histogram(gw->metrics, "vc_submit_seconds",
                                                     "Time to accept one submission.");
@@ -90,6 +93,7 @@ static void stop(gateway_t *gw)
     vc_redis_pool_free(gw->redis);
     vc_sem_free(gw->inflight);
     vc_metrics_free(gw->metrics);
+    vc_resource_sampler_free(gw->sampler);
 }
 
 int main(void)

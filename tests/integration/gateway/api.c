@@ -251,6 +251,37 @@ static void wait_until_caught_up(void)
     VC_TEST_FAIL("the detector did not catch up within 4 minutes");
 }
 
+static void metrics_show_the_live_detector(void)
+{
+    /* The detector writes its snapshot every second; allow a few. */
+    int seen = 0;
+    for (int i = 0; i < 50 && !seen; i++) {
+        json_t *m = NULL;
+        ASSERT_EQ(get_json("/metrics.json", &m), 200);
+        ASSERT(json_object_get(json_object_get(m, "resources"), "memory") != NULL);
+        ASSERT(json_integer_value(json_object_get(json_object_get(m, "requests"), "total")) > 0);
+        json_t *dets = json_object_get(m, "detectors");
+        size_t k;
+        json_t *d;
+        json_array_foreach(dets, k, d)
+        {
+            const char *inst = json_string_value(json_object_get(d, "instance"));
+            seen |= inst != NULL && strcmp(inst, "gwtest-detector") == 0;
+        }
+        json_decref(m);
+        if (!seen) {
+            struct timespec ts = {0, 100000000L}; /* waiting for the next snapshot */
+            nanosleep(&ts, NULL);
+        }
+    }
+    ASSERT(seen);
+    char *text = NULL;
+    ASSERT_EQ(vc_test_http("GET", url("/metrics"), NULL, NULL, 0, &text), 200);
+    ASSERT(strstr(text, "vc_detector_completed_total{instance=\"gwtest-detector\"}") != NULL);
+    ASSERT(strstr(text, "# TYPE vc_http_responses_total counter") != NULL);
+    free(text);
+}
+
 static void long_poll_hit_with_a_detector(void)
 {
     char *body = audio_body(NULL);
@@ -314,10 +345,12 @@ int main(void)
     snprintf(e_kafka, sizeof(e_kafka), "KAFKA_BROKERS=%s", kafka);
     snprintf(e_group, sizeof(e_group), "KAFKA_GROUP_ID=gwtest-%d", (int)getpid());
     const char *denv[] = {e_redis, e_pg, e_kafka, e_group, "KAFKA_SESSION_TIMEOUT_MS=6000",
-                          "KAFKA_MAX_POLL_INTERVAL_MS=30000", "THREAD_POOL_SIZE=2", NULL};
+                          "KAFKA_MAX_POLL_INTERVAL_MS=30000", "THREAD_POOL_SIZE=2",
+                          "INSTANCE_ID=gwtest-detector", NULL};
     vc_test_spawn(&detector, "detector", "vc-detector", denv);
     RUN(wait_until_caught_up);
     RUN(long_poll_hit_with_a_detector);
+    RUN(metrics_show_the_live_detector);
 
     ASSERT_EQ(vc_test_stop(&detector, 30), 0);
     ASSERT_EQ(vc_test_stop(&gateway, 30), 0);

@@ -1,0 +1,246 @@
+/* GET /metrics (Prometheus text) and GET /metrics.json: the gateway's own figures, process
+ * and machine resources, and the snapshot of every live detector read from Redis. */
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "vc/clock.h"
+#include "vc/error.h"
+#include "vc/resources.h"
+#include "waiters.h"
+
+#define MAX_DETECTORS 256
+
+/* A growable text buffer with a hard cap (curl's dynbuf idea). */
+typedef struct {
+    char *buf;
+    size_t len, cap;
+    int failed;
+} text_t;
+
+__attribute__((format(printf, 2, 3))) static void put(text_t *t, const char *fmt, ...)
+{
+    for (int attempt = 0; attempt < 2 && !t->failed; attempt++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            t->failed = 1;
+        } else if ((size_t)n < t->cap - t->len) {
+            t->len += (size_t)n;
+            return;
+        } else {
+            size_t ncap = (t->cap + (size_t)n + 1) * 2;
+            char *nb = ncap <= (8u << 20) ? realloc(t->buf, ncap) : NULL;
+            if (nb == NULL)
+                t->failed = 1;
+            t->buf = nb != NULL ? nb : t->buf;
+            t->cap = nb != NULL ? ncap : t->cap;
+        }
+    }
+}
+
+/* Reads every vc:metrics:detector:* snapshot (SCAN + GET); returns a JSON array. */
+static json_t *detector_snapshots(gateway_t *gw)
+{
+    json_t *arr = json_array();
+    char cursor[32] = "0", err[200];
+    int rounds = 0;
+    do {
+        const char *argv[] = {"SCAN", cursor, "MATCH", "vc:metrics:detector:*", "COUNT", "200"};
+        redisReply *r = NULL;
+        if (vc_redis_command(gw->redis, 6, argv, NULL, &r, err, sizeof(err)) != 0)
+            break;
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            freeReplyObject(r);
+            break;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements && json_array_size(arr) < MAX_DETECTORS; i++) {
+            const char *gargv[] = {"GET", keys->element[i]->str};
+            redisReply *v = NULL;
+            if (vc_redis_command(gw->redis, 2, gargv, NULL, &v, err, sizeof(err)) != 0)
+                continue;
+            json_t *o = v->type == REDIS_REPLY_STRING ? json_loadb(v->str, v->len, 0, NULL) : NULL;
+            if (json_is_object(o))
+                json_array_append_new(arr, o);
+            else
+                json_decref(o);
+            freeReplyObject(v);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0 && ++rounds < 100);
+    return arr;
+}
+
+/* Prometheus label values escape \, " and newlines. */
+static const char *label(const char *s, char *out, size_t cap)
+{
+    size_t k = 0;
+    for (; s != NULL && *s != '\0' && k + 2 < cap; s++) {
+        if (*s == '\\' || *s == '"' || *s == '\n')
+            out[k++] = '\\';
+        out[k++] = *s == '\n' ? 'n' : *s;
+    }
+    out[k] = '\0';
+    return out;
+}
+
+typedef struct {
+    const char *key, *name, *type, *help;
+} det_field_t;
+
+static const det_field_t det_fields[] = {
+    {"consumed", "vc_detector_messages_consumed_total", "counter", "Messages consumed."},
+    {"completed", "vc_detector_completed_total", "counter", "Detections completed."},
+    {"failed", "vc_detector_failed_total", "counter", "Detections failed."},
+    {"dead_letters", "vc_detector_dead_letters_total", "counter", "Messages dead-lettered."},
+    {"store_retries", "vc_detector_store_retries_total", "counter", "Retried store writes."},
+    {"inflight", "vc_detector_inflight_messages", "gauge", "Messages in flight."},
+    {"queued", "vc_detector_queued_jobs", "gauge", "Jobs waiting for a worker."},
+    {"cpu_percent", "vc_detector_cpu_percent", "gauge", "Process CPU, 100 = one core."},
+    {"rss_bytes", "vc_detector_resident_memory_bytes", "gauge", "Resident memory."},
+};
+
+static void render_detectors(text_t *t, json_t *dets)
+{
+    char lb[160];
+    for (size_t f = 0; f < sizeof(det_fields) / sizeof(det_fields[0]); f++) {
+        const det_field_t *df = &det_fields[f];
+        put(t, "# HELP %s %s\n# TYPE %s %s\n", df->name, df->help, df->name, df->type);
+        size_t i;
+        json_t *d;
+        json_array_foreach(dets, i, d)
+        {
+            json_t *v = json_object_get(d, df->key);
+            if (json_is_number(v))
+                put(t, "%s{instance=\"%s\"} %.17g\n", df->name,
+                    label(json_string_value(json_object_get(d, "instance")), lb, sizeof(lb)),
+                    json_number_value(v));
+        }
+    }
+    put(t, "# HELP vc_detector_detection_seconds Processing time of one detection.\n"
+           "# TYPE vc_detector_detection_seconds summary\n");
+    size_t i;
+    json_t *d;
+    json_array_foreach(dets, i, d)
+    {
+        json_t *lat = json_object_get(d, "latency_seconds");
+        label(json_string_value(json_object_get(d, "instance")), lb, sizeof(lb));
+        static const char *const qs[][2] = {{"0.5", "p50"}, {"0.95", "p95"}, {"0.99", "p99"}};
+        for (int q = 0; q < 3; q++)
+            put(t, "vc_detector_detection_seconds{instance=\"%s\",quantile=\"%s\"} %.17g\n", lb,
+                qs[q][0], json_number_value(json_object_get(lat, qs[q][1])));
+        put(t, "vc_detector_detection_seconds_sum{instance=\"%s\"} %.17g\n", lb,
+            json_number_value(json_object_get(lat, "sum")));
+        put(t, "vc_detector_detection_seconds_count{instance=\"%s\"} %lld\n", lb,
+            (long long)json_integer_value(json_object_get(lat, "count")));
+    }
+}
+
+static void render_gateway_gauges(text_t *t, gateway_t *gw, const vc_resources_t *r)
+{
+    put(t, "# HELP vc_http_inflight_requests Submissions being handled.\n"
+           "# TYPE vc_http_inflight_requests gauge\nvc_http_inflight_requests %ld\n",
+        vc_sem_in_use(gw->inflight));
+    put(t, "# HELP vc_longpoll_waiters Requests waiting for a result.\n"
+           "# TYPE vc_longpoll_waiters gauge\nvc_longpoll_waiters %ld\n",
+        waiters_count(gw->waiters));
+    put(t, "# HELP vc_kafka_producer_queue_messages Messages not yet acknowledged by Kafka.\n"
+           "# TYPE vc_kafka_producer_queue_messages gauge\nvc_kafka_producer_queue_messages %d\n",
+        vc_producer_queue_len(gw->producer));
+    put(t, "# HELP process_resident_memory_bytes Resident memory of the gateway.\n"
+           "# TYPE process_resident_memory_bytes gauge\nprocess_resident_memory_bytes %lld\n",
+        (long long)r->rss_bytes);
+    put(t, "# HELP vc_process_cpu_percent Gateway CPU since the previous scrape, 100 = one core.\n"
+           "# TYPE vc_process_cpu_percent gauge\nvc_process_cpu_percent %.3f\n",
+        r->process_cpu_percent);
+    put(t, "# HELP vc_detectors_live Detectors whose snapshot is fresh in Redis.\n"
+           "# TYPE vc_detectors_live gauge\n");
+}
+
+int gateway_handle_metrics(struct mg_connection *conn, void *arg)
+{
+    gateway_t *gw = arg;
+    char *own = NULL;
+    size_t own_len = 0;
+    if (vc_metrics_render_prometheus(gw->metrics, &own, &own_len) != 0)
+        return gateway_send_error(conn, 500, "internal_error", "", "cannot render metrics");
+    vc_resources_t r;
+    vc_resource_sample(gw->sampler, &r);
+    json_t *dets = detector_snapshots(gw);
+    text_t t = {0};
+    put(&t, "%s", own);
+    render_gateway_gauges(&t, gw, &r);
+    put(&t, "vc_detectors_live %zu\n", json_array_size(dets));
+    render_detectors(&t, dets);
+    json_decref(dets);
+    free(own);
+    int rc = t.failed ? gateway_send_error(conn, 500, "internal_error", "", "metrics too large")
+                      : gateway_send(conn, 200, "text/plain; version=0.0.4", "", t.buf, t.len);
+    free(t.buf);
+    return rc;
+}
+
+static json_t *resources_json(const vc_resources_t *r, double warn)
+{
+    return json_pack("{s:{s:f, s:f, s:i}, s:{s:I, s:I, s:I, s:f}, s:{s:I, s:I, s:f}, s:b}",
+                     "cpu", "process_percent", r->process_cpu_percent, "system_percent",
+                     r->system_cpu_percent, "cores", r->cores, "memory", "rss_bytes",
+                     (json_int_t)r->rss_bytes, "total_bytes", (json_int_t)r->mem_total_bytes,
+                     "available_bytes", (json_int_t)r->mem_available_bytes, "used_percent",
+                     r->mem_used_percent, "disk", "total_bytes", (json_int_t)r->disk_total_bytes,
+                     "free_bytes", (json_int_t)r->disk_free_bytes, "used_percent",
+                     r->disk_used_percent, "warning", vc_resources_warn(r, warn));
+}
+
+json_t *gateway_resources_json(gateway_t *gw)
+{
+    vc_resources_t r;
+    vc_resource_sample(gw->sampler, &r);
+    return resources_json(&r, (double)gw->cfg.resource_warn_percent);
+}
+
+static json_t *requests_json(gateway_t *gw)
+{
+    json_t *by_code = json_object();
+    unsigned long long total = 0;
+    for (int code = 100; code < 600; code++) {
+        unsigned long long n = atomic_load(&gw->responses[code - 100]);
+        if (n == 0)
+            continue;
+        char k[8];
+        snprintf(k, sizeof(k), "%d", code);
+        json_object_set_new(by_code, k, json_integer((json_int_t)n));
+        total += n;
+    }
+    return json_pack("{s:I, s:o, s:I}", "total", (json_int_t)total, "by_status", by_code,
+                     "inflight", (json_int_t)vc_sem_in_use(gw->inflight));
+}
+
+int gateway_handle_metrics_json(struct mg_connection *conn, void *arg)
+{
+    gateway_t *gw = arg;
+    char ts[32];
+    vc_clock_format_rfc3339(vc_clock_wall_ms(), ts, sizeof(ts));
+    const vc_histogram_t *h = gw->m_submit_latency;
+    json_t *o = json_pack(
+        "{s:s, s:s, s:o, s:o, s:{s:{s:f, s:f, s:f, s:I}}, s:{s:i, s:I, s:I}, s:o}", "timestamp",
+        ts, "service", "gateway", "resources", gateway_resources_json(gw), "requests",
+        requests_json(gw), "latency_seconds", "submit", "p50", vc_histogram_quantile(h, 0.5),
+        "p95", vc_histogram_quantile(h, 0.95), "p99", vc_histogram_quantile(h, 0.99), "count",
+        (json_int_t)vc_histogram_count(h), "pools", "kafka_queue",
+        vc_producer_queue_len(gw->producer), "longpoll_waiters",
+        (json_int_t)waiters_count(gw->waiters), "max_concurrent",
+        (json_int_t)gw->cfg.max_concurrent, "detectors", detector_snapshots(gw));
+    if (o == NULL)
+        return gateway_send_error(conn, 500, "internal_error", "", "out of memory");
+    int rc = gateway_send_json(conn, 200, "", o);
+    json_decref(o);
+    return rc;
+}
