@@ -81,6 +81,12 @@ int detector_config_load(detector_config_t *cfg, char *err, size_t errlen)
     /* Every pool thread may hold one connection of each kind; more would sit idle. */
     if (rc == 0)
         rc = vc_pg_opts_from_env(&cfg->pg, (size_t)cfg->threads + 1, err, errlen);
+    if (rc == 0) {
+        long long def = cfg->kafka.session_timeout_ms / 2 < 5000 ? cfg->kafka.session_timeout_ms / 2
+                                                                  : 5000;
+        rc = vc_config_duration_ms("DETECTOR_REVOKE_GRACE", def, 0, 600000, &cfg->revoke_grace_ms,
+                                   err, errlen);
+    }
     if (rc == 0 && cfg->redis.size > (size_t)cfg->threads + 1)
         cfg->redis.size = (size_t)cfg->threads + 1;
     return rc;

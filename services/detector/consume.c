@@ -3,9 +3,21 @@
 #include <stdlib.h>
 
 #include "detector.h"
+#include "vc/clock.h"
 #include "vc/error.h"
 
 volatile sig_atomic_t detector_stopping = 0;
+
+static void retire(detector_t *d, job_t *job);
+
+/* In-flight messages of the partitions in parts. */
+static size_t revoked_inflight(detector_t *d, const rd_kafka_topic_partition_list_t *parts)
+{
+    size_t n = 0;
+    for (int i = 0; i < parts->cnt; i++)
+        n += vc_offtrack_partition_inflight(d->track, parts->elems[i].partition);
+    return n;
+}
 
 /* @locality: main thread (called from inside vc_consumer_poll). */
 void detector_on_rebalance(void *opaque, int assigned,
@@ -18,8 +30,21 @@ void detector_on_rebalance(void *opaque, int assigned,
             vc_consumer_pause_all(d->consumer, 1);
         return;
     }
-    /* Work still running for revoked partitions may finish, but its offsets are no longer
-     * ours to store; its effect is idempotent, so the new owner may safely redo it. */
+    /* Before giving partitions up, let their running work finish (bounded well below the
+     * session timeout) and commit it, so the next owner does not redo finished work. */
+    int64_t deadline = vc_clock_mono_ms() + d->cfg.revoke_grace_ms;
+    size_t left = revoked_inflight(d, parts);
+    while (left > 0 && vc_clock_mono_ms() < deadline) {
+        void *item = NULL;
+        if (vc_queue_pop(d->done, &item, 100) == 0)
+            retire(d, item);
+        left = revoked_inflight(d, parts);
+    }
+    vc_consumer_commit(d->consumer);
+    if (left > 0)
+        VC_WARN("kafka.revoke_unfinished", "inflight=%zu", left);
+    /* Work still running past the grace may finish, but its offsets are no longer ours to
+     * store; its effect is idempotent, so the new owner may safely redo it. */
     for (int i = 0; i < parts->cnt; i++)
         vc_offtrack_forget(d->track, parts->elems[i].partition);
 }

@@ -30,6 +30,7 @@ typedef struct {
     long long max_inflight;  /* DETECTOR_MAX_INFLIGHT=32×threads: pause partitions beyond */
     long long max_inflight_bytes; /* DETECTOR_MAX_INFLIGHT_BYTES=256M: ... or beyond this */
     long long result_ttl_s;  /* RESULT_TTL_SECONDS=86400 */
+    long long revoke_grace_ms; /* DETECTOR_REVOKE_GRACE=min(5s, session/2): finish on revoke */
     vc_log_level_t log_level;
     vc_audio_opts_t audio;   /* MAX_AUDIO_SECONDS=600, MAX_AUDIO_CHANNELS=8 */
 } detector_config_t;

@@ -151,6 +151,15 @@ int vc_consumer_pause_all(vc_consumer_t *c, int pause)
     return e == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : VC_EIO;
 }
 
+int vc_consumer_commit(vc_consumer_t *c)
+{
+    rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR || e == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return 0;
+    VC_WARN("kafka.commit", "error=\"%s\"", rd_kafka_err2str(e));
+    return VC_EIO;
+}
+
 void vc_consumer_close(vc_consumer_t *c)
 {
     if (c == NULL)

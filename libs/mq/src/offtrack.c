@@ -153,3 +153,11 @@ size_t vc_offtrack_inflight(const vc_offtrack_t *t)
 {
     return t->inflight;
 }
+
+size_t vc_offtrack_partition_inflight(const vc_offtrack_t *t, int32_t partition)
+{
+    for (size_t i = 0; i < t->nparts; i++)
+        if (t->parts[i].partition == partition)
+            return t->parts[i].tail - t->parts[i].head;
+    return 0;
+}

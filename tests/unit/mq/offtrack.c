@@ -71,8 +71,11 @@ static void forget_drops_revoked_partition(void)
     ASSERT_OK(vc_offtrack_begin(t, 0, 1));
     ASSERT_OK(vc_offtrack_begin(t, 0, 2));
     ASSERT_OK(vc_offtrack_begin(t, 1, 1));
+    ASSERT_EQ(vc_offtrack_partition_inflight(t, 0), 2);
+    ASSERT_EQ(vc_offtrack_partition_inflight(t, 7), 0);
     vc_offtrack_forget(t, 0);
     ASSERT_EQ(vc_offtrack_inflight(t), 1);
+    ASSERT_EQ(vc_offtrack_partition_inflight(t, 0), 0);
     /* A worker finishing a message of the revoked partition must not produce a commit. */
     ASSERT_EQ(vc_offtrack_done(t, 0, 2), VC_ENOTFOUND);
     /* After re-assignment the partition may restart from an older committed offset. */

@@ -32,6 +32,9 @@ int vc_consumer_store(vc_consumer_t *c, int32_t partition, int64_t next_offset);
 /* Pauses (1) or resumes (0) fetching of every currently assigned partition. */
 int vc_consumer_pause_all(vc_consumer_t *c, int pause);
 
+/* Commits the stored offsets now, synchronously (main thread). Returns 0 or VC_EIO. */
+int vc_consumer_commit(vc_consumer_t *c);
+
 /* Commits stored offsets synchronously, leaves the group and frees. */
 void vc_consumer_close(vc_consumer_t *c);
 

@@ -25,6 +25,9 @@ int64_t vc_offtrack_done(vc_offtrack_t *t, int32_t partition, int64_t offset);
 /* Forgets everything tracked for the partition (on revocation). */
 void vc_offtrack_forget(vc_offtrack_t *t, int32_t partition);
 
+/* Messages of one partition begun and not yet retired. */
+size_t vc_offtrack_partition_inflight(const vc_offtrack_t *t, int32_t partition);
+
 /* Messages begun and not yet retired (finished ones behind an unfinished head count too). */
 size_t vc_offtrack_inflight(const vc_offtrack_t *t);
 
