@@ -22,7 +22,7 @@ VC_ROOT=${VC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 VC_PACKAGES=(
 	build-essential cmake pkg-config git
 	librdkafka-dev libpq-dev libhiredis-dev libmsgpack-dev libcivetweb-dev libjansson-dev
-	libsndfile1-dev libfftw3-dev libcurl4-openssl-dev libsoxr-dev
+	libsndfile1-dev libfftw3-dev libcurl4-openssl-dev libsoxr-dev libssl-dev
 	libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 	redis-server postgresql kcat sox curl
 )
