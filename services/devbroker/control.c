@@ -80,6 +80,17 @@ static int push_errors(const char *apikey, const char *code, const char *count,
     return 0;
 }
 
+/* Creates topic `name` with `parts` partitions (replication as the default topics). */
+static int create_topic(const char *name, const char *parts, int brokers,
+                        rd_kafka_mock_cluster_t *mc)
+{
+    long n = number(parts);
+    if (name == NULL || *name == '\0' || strlen(name) > 200 || n < 1 || n > 256)
+        return -1;
+    int rf = brokers < 3 ? brokers : 3;
+    return rd_kafka_mock_topic_create(mc, name, (int)n, rf) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
 /* Applies one command; writes the answer into out. */
 static void apply(char *line, rd_kafka_mock_cluster_t *mc, int brokers, char *out, size_t cap)
 {
@@ -104,6 +115,8 @@ static void apply(char *line, rd_kafka_mock_cluster_t *mc, int brokers, char *ou
         rc = each_broker(w[2], brokers, mc, rd_kafka_mock_broker_set_down);
     } else if (strcmp(w[0], "broker") == 0 && w[1] != NULL && strcmp(w[1], "up") == 0) {
         rc = each_broker(w[2], brokers, mc, rd_kafka_mock_broker_set_up);
+    } else if (strcmp(w[0], "topic") == 0 && w[1] != NULL && strcmp(w[1], "create") == 0) {
+        rc = create_topic(w[2], w[3], brokers, mc);
     } else if (strcmp(w[0], "rtt") == 0) {
         rc = set_rtt(w[1], w[2], brokers, mc);
     } else if (strcmp(w[0], "error") == 0) {

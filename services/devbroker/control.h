@@ -7,6 +7,7 @@
  *   rtt ID MS           add MS milliseconds of latency to broker ID's responses
  *   error APIKEY ERR N  the next N requests of Kafka API APIKEY (0 = Produce, 1 = Fetch, …)
  *                       fail with Kafka error code ERR
+ *   topic create NAME P create a topic with P partitions (tests isolate themselves this way)
  *   status              "ok brokers=N"
  * Only for development and tests, like the broker itself. */
 #include <librdkafka/rdkafka.h>

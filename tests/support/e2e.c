@@ -28,9 +28,20 @@ void vc_e2e_init(vc_e2e_t *e, const char *name)
     snprintf(e->id_prefix, sizeof(e->id_prefix), "%s-%d-%ld-", name, (int)getpid(),
              (long)time(NULL));
     snprintf(e->group, sizeof(e->group), "KAFKA_GROUP_ID=%s-%d", name, (int)getpid());
+    vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
+    static const char *const kinds[3][2] = {{"REQUESTS", "requests"},
+                                            {"RESULTS", "results"},
+                                            {"DLQ", "dlq"}};
+    for (int k = 0; k < 3; k++) {
+        char topic[128], cmd[192];
+        snprintf(topic, sizeof(topic), "%s%s", e->id_prefix, kinds[k][1]);
+        snprintf(cmd, sizeof(cmd), "topic create %s 6", topic);
+        ASSERT_OK(vc_test_devbroker(cmd));
+        snprintf(e->topics[k], sizeof(e->topics[k]), "KAFKA_TOPIC_%s=%s", kinds[k][0], topic);
+    }
 }
 
-/* Environment shared by every service of the run; entry 9 is left for INSTANCE_ID. */
+/* Environment shared by every service of the run; entry 12 is left for INSTANCE_ID. */
 static void service_env(vc_e2e_t *e, const char **env, char (*buf)[512], int port)
 {
     snprintf(buf[0], 512, "HTTP_PORT=%d", port);
@@ -46,18 +57,21 @@ static void service_env(vc_e2e_t *e, const char **env, char (*buf)[512], int por
     env[6] = "KAFKA_MAX_POLL_INTERVAL_MS=30000";
     env[7] = "THREAD_POOL_SIZE=2";
     env[8] = "LOG_LEVEL=info";
-    env[9] = NULL;
-    env[10] = NULL;
+    env[9] = e->topics[0];
+    env[10] = e->topics[1];
+    env[11] = e->topics[2];
+    env[12] = NULL;
+    env[13] = NULL;
 }
 
 void vc_e2e_start_detector(vc_e2e_t *e, int i)
 {
-    const char *env[11];
+    const char *env[14];
     char buf[4][512], inst[128], name[32];
     service_env(e, env, buf, 0);
     snprintf(inst, sizeof(inst), "INSTANCE_ID=%sdet-%d", e->id_prefix, i + 1);
     snprintf(name, sizeof(name), "detector-%d", i + 1);
-    env[9] = inst;
+    env[12] = inst;
     vc_test_spawn(&e->detectors[i], name, "vc-detector", env);
 }
 
@@ -66,7 +80,7 @@ void vc_e2e_start(vc_e2e_t *e, int n_detectors)
     ASSERT(n_detectors <= VC_E2E_MAX_DETECTORS);
     int port = vc_test_free_port();
     snprintf(e->base_url, sizeof(e->base_url), "http://127.0.0.1:%d", port);
-    const char *env[11];
+    const char *env[14];
     char buf[4][512];
     service_env(e, env, buf, port);
     vc_test_spawn(&e->gateway, "gateway", "vc-gateway", env);

@@ -14,6 +14,7 @@ typedef struct {
     char base_url[64];
     char id_prefix[64];
     char group[64];
+    char topics[3][160]; /* KAFKA_TOPIC_REQUESTS/RESULTS/DLQ=… of this run's own topics */
     vc_proc_t gateway;
     vc_proc_t detectors[VC_E2E_MAX_DETECTORS];
     int n_detectors;
@@ -25,7 +26,8 @@ typedef struct {
     void (*on_accepted)(int count); /* called by client threads after each 202 (optional) */
 } vc_e2e_t;
 
-/* Reads the servers from the environment (skips outside tests/run), names the run. */
+/* Reads the servers from the environment (skips outside tests/run), names the run, and
+ * creates the run's own topics in vc-devbroker so no other test's backlog is in the way. */
 void vc_e2e_init(vc_e2e_t *e, const char *name);
 /* Starts the gateway and n detectors (THREAD_POOL_SIZE=2 each) and waits for /health. */
 void vc_e2e_start(vc_e2e_t *e, int n_detectors);

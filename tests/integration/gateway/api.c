@@ -292,6 +292,22 @@ static void long_poll_hit_with_a_detector(void)
     free(body);
 }
 
+/* This test's own topics, so its new consumer group has no other test's backlog to read. */
+static char t_req[200], t_res[200], t_dlq[200];
+
+static void create_topics(void)
+{
+    const char *kinds[3] = {"requests", "results", "dlq"};
+    char *vars[3] = {t_req, t_res, t_dlq};
+    const char *names[3] = {"REQUESTS", "RESULTS", "DLQ"};
+    for (int k = 0; k < 3; k++) {
+        char cmd[192];
+        snprintf(cmd, sizeof(cmd), "topic create %s%s 6", prefix, kinds[k]);
+        ASSERT_OK(vc_test_devbroker(cmd));
+        snprintf(vars[k], 200, "KAFKA_TOPIC_%s=%s%s", names[k], prefix, kinds[k]);
+    }
+}
+
 static void start(const char *redis, const char *pg, const char *kafka)
 {
     int port = vc_test_free_port();
@@ -305,7 +321,7 @@ static void start(const char *redis, const char *pg, const char *kafka)
     const char *env[] = {e_port, e_redis, e_pg, e_kafka, e_group, "MAX_BODY_BYTES=256K",
                          "MAX_BATCH_SIZE=3", "MAX_CONCURRENT_REQUESTS=2", "HTTP_THREADS=8",
                          "KAFKA_SESSION_TIMEOUT_MS=6000", "KAFKA_MAX_POLL_INTERVAL_MS=30000",
-                         "INSTANCE_ID=gwtest-detector", NULL};
+                         "INSTANCE_ID=gwtest-detector", t_req, t_res, t_dlq, NULL};
     vc_test_spawn(&gateway, "gateway", "vc-gateway", env);
     if (!vc_test_wait_http_ok(url("/health"), 60)) {
         vc_test_print_log(&gateway, 40);
@@ -323,7 +339,9 @@ int main(void)
     const char *redis = vc_test_env_or_skip("VC_TEST_REDIS_URL");
     const char *pg = vc_test_env_or_skip("VC_TEST_DATABASE_URL");
     const char *kafka = vc_test_env_or_skip("VC_TEST_KAFKA_BROKERS");
+    vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
     snprintf(prefix, sizeof(prefix), "gw-%d-%ld-", (int)getpid(), (long)time(NULL));
+    create_topics();
     wav = vc_test_wav_sine(440, 0.5, 0.25, 16000, &wav_len);
     size_t cap = vc_base64_encoded_len(wav_len) + 1, n = 0;
     wav_b64 = malloc(cap);
@@ -346,7 +364,7 @@ int main(void)
     snprintf(e_group, sizeof(e_group), "KAFKA_GROUP_ID=gwtest-%d", (int)getpid());
     const char *denv[] = {e_redis, e_pg, e_kafka, e_group, "KAFKA_SESSION_TIMEOUT_MS=6000",
                           "KAFKA_MAX_POLL_INTERVAL_MS=30000", "THREAD_POOL_SIZE=2",
-                          "INSTANCE_ID=gwtest-detector", NULL};
+                          "INSTANCE_ID=gwtest-detector", t_req, t_res, t_dlq, NULL};
     vc_test_spawn(&detector, "detector", "vc-detector", denv);
     RUN(wait_until_caught_up);
     RUN(long_poll_hit_with_a_detector);

