@@ -28,6 +28,27 @@ static int load_http(gateway_config_t *c, char *err, size_t errlen)
     return rc;
 }
 
+/* AUTH_MODE=off serves every request as DEFAULT_TENANT: allowed only on loopback. */
+static int load_auth(gateway_config_t *c, char *err, size_t errlen)
+{
+    static const char *const modes[] = {"on", "off", NULL};
+    const char *mode = NULL;
+    long long per_min = 0;
+    int rc = vc_config_enum("AUTH_MODE", "on", modes, &mode, err, errlen);
+    if (rc != 0)
+        return rc;
+    c->auth = strcmp(mode, "on") == 0;
+    if (!c->auth && strcmp(c->host, "127.0.0.1") != 0 && strcmp(c->host, "localhost") != 0 &&
+        strcmp(c->host, "::1") != 0)
+        return vc_err(err, errlen, VC_EINVAL,
+                      "AUTH_MODE=off: refused because HTTP_HOST=%s is not loopback", c->host);
+    rc = vc_config_int("RATE_LIMIT_PER_MINUTE", 100, 1, 100000, &per_min, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("RATE_LIMIT_PER_IP_PER_MINUTE", per_min, 1, 100000, &c->ip_limit, err,
+                           errlen);
+    return rc;
+}
+
 int gateway_config_load(gateway_config_t *c, char *err, size_t errlen)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -46,6 +67,8 @@ int gateway_config_load(gateway_config_t *c, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_config_int("RESOURCE_WARN_PERCENT", 80, 1, 100, &c->resource_warn_percent, err,
                            errlen);
+    if (rc == 0)
+        rc = load_auth(c, err, errlen);
     if (rc == 0)
         rc = vc_kafka_config_from_env(&c->kafka, err, errlen);
     if (rc == 0)

@@ -33,6 +33,8 @@ typedef struct {
     long long request_timeout_ms; /* HTTP_REQUEST_TIMEOUT=30s */
     const char *tenant;           /* DEFAULT_TENANT=default (until API keys exist) */
     long long resource_warn_percent; /* RESOURCE_WARN_PERCENT=80 */
+    int auth;                     /* AUTH_MODE=on|off (off: loopback only, DEFAULT_TENANT) */
+    long long ip_limit;           /* RATE_LIMIT_PER_IP_PER_MINUTE=RATE_LIMIT_PER_MINUTE */
     vc_log_level_t log_level;
 } gateway_config_t;
 
@@ -48,6 +50,9 @@ typedef struct {
     vc_resource_sampler_t *sampler;
     atomic_ullong responses[500]; /* by status code - 100, for /metrics.json */
     struct waiters *waiters;      /* long-poll registry + the one results subscriber */
+    struct vc_ratelimit *ratelimit;
+    struct vc_apikeys *apikeys;
+    vc_counter_t *m_rate_limited, *m_shed;
     struct mg_context *http;
 } gateway_t;
 

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "access.h"
 #include "gateway.h"
 #include "vc/error.h"
 #include "vc/wire_json.h"
@@ -16,8 +17,10 @@ static const char *reason_phrase(int status)
     switch (status) {
     case 200: return "OK";
     case 202: return "Accepted";
+    case 207: return "Multi-Status";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 413: return "Payload Too Large";
@@ -37,8 +40,8 @@ int gateway_send(struct mg_connection *conn, int status, const char *content_typ
               "Content-Type: %s\r\n"
               "Content-Length: %zu\r\n"
               "Cache-Control: no-store\r\n"
-              "%s\r\n",
-              status, reason_phrase(status), content_type, len,
+              "%s%s\r\n",
+              status, reason_phrase(status), content_type, len, gateway_access_headers(conn),
               extra_headers != NULL ? extra_headers : "");
     if (len > 0)
         mg_write(conn, body, len);

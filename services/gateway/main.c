@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "vc/apikeys.h"
 #include "vc/error.h"
+#include "vc/ratelimit.h"
 #include "waiters.h"
 
 /* Largest media part whose DetectionRequest still fits one Kafka message (the envelope and
@@ -54,6 +56,29 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
     return 0;
 }
 
+static int start_access(gateway_t *gw, char *err, size_t errlen)
+{
+    vc_ratelimit_opts_t rlo;
+    vc_apikeys_opts_t ako;
+    int rc = vc_ratelimit_opts_from_env(&rlo, err, errlen);
+    if (rc == 0)
+        rc = vc_ratelimit_new(&rlo, &gw->ratelimit, err, errlen);
+    if (rc == 0)
+        rc = vc_apikeys_opts_from_env(&ako, err, errlen);
+    if (rc == 0)
+        rc = vc_apikeys_new(&ako, gw->pg, &gw->apikeys);
+    gw->m_rate_limited = vc_metrics_counter(gw->metrics, "vc_http_rate_limited_total",
+                                            "Requests refused with 429.");
+    gw->m_shed = vc_metrics_counter(gw->metrics, "vc_http_shed_total",
+                                    "Requests refused with 503 overloaded.");
+    if (rc == 0 && (gw->m_rate_limited == NULL || gw->m_shed == NULL))
+        rc = VC_ENOMEM;
+    if (rc == 0 && !gw->cfg.auth)
+        VC_WARN("gateway.auth_off", "msg=\"AUTH_MODE=off: every request is served as tenant %s "
+                "without a key; for local development only\"", gw->cfg.tenant);
+    return rc;
+}
+
 static int start(gateway_t *gw, char *err, size_t errlen)
 {
     gw->max_media = max_media_for(&gw->cfg);
@@ -76,6 +101,8 @@ static int start(gateway_t *gw, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_producer_new(&gw->cfg.kafka, "vc-gateway", &gw->producer, err, errlen);
     if (rc == 0)
+        rc = start_access(gw, err, errlen);
+    if (rc == 0)
         rc = waiters_start(&gw->cfg.redis, &gw->waiters, err, errlen);
     if (rc == 0)
         rc = start_http(gw, err, errlen);
@@ -89,6 +116,8 @@ static void stop(gateway_t *gw)
         mg_stop(gw->http); /* waits for running handlers */
     waiters_stop(gw->waiters);
     vc_producer_free(gw->producer);
+    vc_apikeys_free(gw->apikeys);
+    vc_ratelimit_free(gw->ratelimit);
     vc_pg_pool_free(gw->pg);
     vc_redis_pool_free(gw->redis);
     vc_sem_free(gw->inflight);

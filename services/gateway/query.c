@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 
+#include "access.h"
 #include "gateway.h"
 #include "longpoll.h"
 #include "vc/clock.h"
@@ -25,6 +26,8 @@ static int load(gateway_t *gw, const char *id, int wait_s, vc_result_t *res, cha
     return rc == 1 ? 0 : rc; /* still pending at the deadline: answer with the state */
 }
 
+static int get_detection(struct mg_connection *conn, gateway_t *gw, const char *tenant);
+
 int gateway_handle_detection(struct mg_connection *conn, void *arg)
 {
     gateway_t *gw = arg;
@@ -32,6 +35,18 @@ int gateway_handle_detection(struct mg_connection *conn, void *arg)
     const char *id = ri->local_uri + strlen("/v1/detections/");
     if (strcmp(id, "batch") == 0)
         return gateway_handle_batch(conn, arg);
+    request_ctx_t ctx;
+    int rc = gateway_access(conn, gw, &ctx);
+    if (rc == 0)
+        rc = get_detection(conn, gw, ctx.tenant);
+    gateway_access_done(conn);
+    return rc;
+}
+
+static int get_detection(struct mg_connection *conn, gateway_t *gw, const char *tenant)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    const char *id = ri->local_uri + strlen("/v1/detections/");
     if (strcmp(ri->request_method, "GET") != 0)
         return gateway_send_error(conn, 405, "method_not_allowed", "Allow: GET\r\n", "use GET");
     int wait_s = 0;
@@ -44,7 +59,7 @@ int gateway_handle_detection(struct mg_connection *conn, void *arg)
     char err[512] = "";
     int rc = load(gw, id, wait_s, &res, err, sizeof(err));
     /* Another tenant's detection is indistinguishable from a missing one. */
-    if (rc == VC_ENOTFOUND || (rc == 0 && strcmp(res.tenant, gw->cfg.tenant) != 0))
+    if (rc == VC_ENOTFOUND || (rc == 0 && strcmp(res.tenant, tenant) != 0))
         return gateway_send_error(conn, 404, "not_found", "", "no such detection");
     if (rc != 0) {
         VC_WARN("query.store_unavailable", "id=%s error=\"%s\"", id, err);

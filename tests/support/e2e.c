@@ -29,6 +29,10 @@ void vc_e2e_init(vc_e2e_t *e, const char *name)
              (long)time(NULL));
     snprintf(e->group, sizeof(e->group), "KAFKA_GROUP_ID=%s-%d", name, (int)getpid());
     vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
+    char tenant[80];
+    snprintf(tenant, sizeof(tenant), "%stenant", e->id_prefix);
+    vc_test_create_key(e->pg, tenant, 0, e->api_key, NULL);
+    vc_test_api_key = e->api_key;
     static const char *const kinds[3][2] = {{"REQUESTS", "requests"},
                                             {"RESULTS", "results"},
                                             {"DLQ", "dlq"}};
@@ -56,7 +60,7 @@ static void service_env(vc_e2e_t *e, const char **env, char (*buf)[512], int por
     env[5] = "KAFKA_SESSION_TIMEOUT_MS=6000";
     env[6] = "KAFKA_MAX_POLL_INTERVAL_MS=30000";
     env[7] = "THREAD_POOL_SIZE=2";
-    env[8] = "LOG_LEVEL=info";
+    env[8] = "RATE_LIMIT_PER_MINUTE=100000"; /* measured here: throughput, not quotas */
     env[9] = e->topics[0];
     env[10] = e->topics[1];
     env[11] = e->topics[2];
@@ -117,6 +121,7 @@ static char *submission_body(vc_e2e_t *e, int i)
 static void *client_main(void *arg)
 {
     vc_e2e_t *e = arg;
+    vc_test_api_key = e->api_key;
     char url[128];
     snprintf(url, sizeof(url), "%s/v1/detections", e->base_url);
     for (int i = atomic_fetch_add(&e->next_index, 1); i < e->n_requests;

@@ -14,7 +14,8 @@ typedef struct {
     char base_url[64];
     char id_prefix[64];
     char group[64];
-    char topics[3][160]; /* KAFKA_TOPIC_REQUESTS/RESULTS/DLQ=… of this run's own topics */
+    char topics[3][160];
+    char api_key[64]; /* a key of this run's own tenant; client threads send it */ /* KAFKA_TOPIC_REQUESTS/RESULTS/DLQ=… of this run's own topics */
     vc_proc_t gateway;
     vc_proc_t detectors[VC_E2E_MAX_DETECTORS];
     int n_detectors;

@@ -19,6 +19,11 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "vc/apikeys.h"
+#include "vc/pg.h"
+
+_Thread_local const char *vc_test_api_key;
+_Thread_local char vc_test_last_headers[4096];
 
 extern char **environ;
 
@@ -153,9 +158,21 @@ static size_t on_data(char *ptr, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+    (void)ud;
+    size_t n = size * nmemb, used = strlen(vc_test_last_headers);
+    if (used + n < sizeof(vc_test_last_headers)) {
+        memcpy(vc_test_last_headers + used, ptr, n);
+        vc_test_last_headers[used + n] = '\0';
+    }
+    return n;
+}
+
 long vc_test_http(const char *method, const char *url, const char *content_type,
                   const void *body, size_t len, char **resp)
 {
+    vc_test_last_headers[0] = '\0';
     CURL *c = curl_easy_init();
     ASSERT(c != NULL);
     sink_t s = {NULL, 0};
@@ -165,6 +182,12 @@ long vc_test_http(const char *method, const char *url, const char *content_type,
         snprintf(ct, sizeof(ct), "Content-Type: %s", content_type);
         h = curl_slist_append(h, ct);
     }
+    char auth[160];
+    if (vc_test_api_key != NULL) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", vc_test_api_key);
+        h = curl_slist_append(h, auth);
+    }
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
@@ -248,4 +271,32 @@ int vc_test_devbroker(const char *command)
     close(fd);
     fprintf(stderr, "devbroker: %s -> %s", command, reply);
     return ok && strncmp(reply, "ok", 2) == 0 ? 0 : -1;
+}
+
+void vc_test_create_key(const char *pg, const char *tenant, long rate_limit, char *out,
+                        long long *id)
+{
+    PGconn *c = PQconnectdb(pg);
+    ASSERT(PQstatus(c) == CONNECTION_OK);
+    char err[256] = "";
+    if (vc_pg_migrate(c, err, sizeof(err)) != 0)
+        VC_TEST_FAIL("migrate: %s", err);
+    vc_apikey_t key;
+    if (vc_apikeys_create(c, tenant, "test", rate_limit, &key, out, 64, err, sizeof(err)) != 0)
+        VC_TEST_FAIL("create key: %s", err);
+    if (id != NULL)
+        *id = (long long)key.id;
+    PQfinish(c);
+}
+
+void vc_test_revoke_key(const char *pg, long long id)
+{
+    PGconn *c = PQconnectdb(pg);
+    ASSERT(PQstatus(c) == CONNECTION_OK);
+    char ref[24], err[256] = "";
+    snprintf(ref, sizeof(ref), "%lld", id);
+    vc_apikey_t key;
+    if (vc_apikeys_revoke(c, ref, &key, err, sizeof(err)) != 0)
+        VC_TEST_FAIL("revoke key: %s", err);
+    PQfinish(c);
 }

@@ -28,6 +28,19 @@ int vc_test_stop(vc_proc_t *p, int timeout_s);
 /* Prints the last `lines` lines of the process log to stderr. */
 void vc_test_print_log(const vc_proc_t *p, int lines);
 
+/* When set, vc_test_http sends "Authorization: Bearer <key>" (per thread). */
+extern _Thread_local const char *vc_test_api_key;
+/* Response headers of this thread's last vc_test_http call. */
+extern _Thread_local char vc_test_last_headers[4096];
+
+/* Creates an API key for tenant in PostgreSQL (DATABASE_URL = pg) through the store library;
+ * rate_limit 0 = the gateway's default. Writes the plaintext key into out (>= 64 bytes) and
+ * its id into *id (may be NULL). Aborts the test on failure. */
+void vc_test_create_key(const char *pg, const char *tenant, long rate_limit, char *out,
+                        long long *id);
+/* Revokes key id. */
+void vc_test_revoke_key(const char *pg, long long id);
+
 /* HTTP request through libcurl. body may be NULL (GET). Response body is malloc'd into *resp
  * (NUL-terminated; caller frees) when resp is non-NULL. Returns the status, or -1 on transport
  * failure. */

@@ -15,6 +15,9 @@
 #include "vc/base64.h"
 
 static char base[64], prefix[64];
+static const char *pg_url;
+static char key_a[64], key_b[64], key_slow[64];
+static long long key_a_id;
 static vc_proc_t gateway, detector;
 static char *wav_b64;
 static unsigned char *wav;
@@ -195,18 +198,83 @@ static void long_poll_times_out_without_detectors(void)
 
 static void *hold_a_slot(void *arg)
 {
-    (void)arg;
+    vc_test_api_key = arg;
     char *body = audio_body(NULL);
     post_json("/v1/detections?wait=3", body, NULL); /* no detector: holds ~3 s */
     free(body);
     return NULL;
 }
 
+static void authentication_and_tenants(void)
+{
+    char *body = audio_body(NULL);
+    const char *saved = vc_test_api_key;
+    vc_test_api_key = NULL;
+    json_t *r = NULL;
+    ASSERT_EQ(post_json("/v1/detections", body, &r), 401);
+    ASSERT_STREQ(error_code(r), "unauthorized");
+    json_decref(r);
+    vc_test_api_key = "vck_this-key-does-not-exist-at-all-000000000000";
+    ASSERT_EQ(post_json("/v1/detections", body, NULL), 401);
+    /* Tenant A submits; tenant B cannot see it (404, as if it did not exist). */
+    vc_test_api_key = key_a;
+    ASSERT_EQ(post_json("/v1/detections", body, &r), 202);
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/detections/%s",
+             json_string_value(json_object_get(r, "detection_id")));
+    json_decref(r);
+    ASSERT_EQ(get_json(path, NULL), 200);
+    vc_test_api_key = key_b;
+    ASSERT_EQ(get_json(path, NULL), 404);
+    /* /health and /metrics need no key. */
+    vc_test_api_key = NULL;
+    ASSERT_EQ(get_json("/health", NULL), 200);
+    vc_test_api_key = saved;
+    free(body);
+}
+
+static void rate_limit_per_key(void)
+{
+    /* key_slow allows 3 requests per window: the 4th is refused with the draft headers. */
+    const char *saved = vc_test_api_key;
+    vc_test_api_key = key_slow;
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(get_json("/v1/detections/rl-probe", NULL), 404);
+        ASSERT(strstr(vc_test_last_headers, "RateLimit-Policy: ") != NULL);
+    }
+    json_t *r = NULL;
+    ASSERT_EQ(get_json("/v1/detections/rl-probe", &r), 429);
+    ASSERT_STREQ(error_code(r), "rate_limited");
+    ASSERT(strstr(vc_test_last_headers, "Retry-After: ") != NULL);
+    ASSERT(strstr(vc_test_last_headers, "RateLimit: \"key\";r=0") != NULL);
+    json_decref(r);
+    vc_test_api_key = saved;
+}
+
+static void revoked_key_stops_working(void)
+{
+    const char *saved = vc_test_api_key;
+    vc_test_api_key = key_a;
+    ASSERT_EQ(get_json("/v1/detections/revoke-probe", NULL), 404);
+    vc_test_revoke_key(pg_url, key_a_id);
+    /* API_KEY_CACHE_TTL is 1 s here: refused within a few seconds, never accepted after. */
+    long st = 404;
+    for (int i = 0; i < 50 && st != 401; i++) {
+        st = get_json("/v1/detections/revoke-probe", NULL);
+        if (st != 401) {
+            struct timespec ts = {0, 100000000L}; /* waiting out the cache TTL */
+            nanosleep(&ts, NULL);
+        }
+    }
+    ASSERT_EQ(st, 401);
+    vc_test_api_key = saved;
+}
+
 static void sheds_load_beyond_max_concurrent(void)
 {
     pthread_t t[2];
     for (int i = 0; i < 2; i++) /* MAX_CONCURRENT_REQUESTS=2 */
-        ASSERT_OK(pthread_create(&t[i], NULL, hold_a_slot, NULL));
+        ASSERT_OK(pthread_create(&t[i], NULL, hold_a_slot, (void *)vc_test_api_key));
     /* Wait until both hold their slot: /health reports the in-flight count. */
     int held = 0;
     for (int i = 0; i < 200 && !held; i++) {
@@ -321,7 +389,8 @@ static void start(const char *redis, const char *pg, const char *kafka)
     const char *env[] = {e_port, e_redis, e_pg, e_kafka, e_group, "MAX_BODY_BYTES=256K",
                          "MAX_BATCH_SIZE=3", "MAX_CONCURRENT_REQUESTS=2", "HTTP_THREADS=8",
                          "KAFKA_SESSION_TIMEOUT_MS=6000", "KAFKA_MAX_POLL_INTERVAL_MS=30000",
-                         "INSTANCE_ID=gwtest-detector", t_req, t_res, t_dlq, NULL};
+                         "INSTANCE_ID=gwtest-detector", t_req, t_res, t_dlq,
+                         "RATE_LIMIT_PER_MINUTE=100000", "API_KEY_CACHE_TTL=1s", NULL};
     vc_test_spawn(&gateway, "gateway", "vc-gateway", env);
     if (!vc_test_wait_http_ok(url("/health"), 60)) {
         vc_test_print_log(&gateway, 40);
@@ -342,6 +411,17 @@ int main(void)
     vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
     snprintf(prefix, sizeof(prefix), "gw-%d-%ld-", (int)getpid(), (long)time(NULL));
     create_topics();
+    pg_url = pg;
+    char tenant[96];
+    snprintf(tenant, sizeof(tenant), "%sa", prefix);
+    vc_test_create_key(pg, tenant, 0, key_a, &key_a_id);
+    snprintf(tenant, sizeof(tenant), "%sb", prefix);
+    vc_test_create_key(pg, tenant, 0, key_b, NULL);
+    vc_test_create_key(pg, tenant, 3, key_slow, NULL);
+    static char key_main[64];
+    snprintf(tenant, sizeof(tenant), "%smain", prefix);
+    vc_test_create_key(pg, tenant, 0, key_main, NULL);
+    vc_test_api_key = key_main;
     wav = vc_test_wav_sine(440, 0.5, 0.25, 16000, &wav_len);
     size_t cap = vc_base64_encoded_len(wav_len) + 1, n = 0;
     wav_b64 = malloc(cap);
@@ -355,6 +435,9 @@ int main(void)
     RUN(msgpack_bodies);
     RUN(long_poll_times_out_without_detectors);
     RUN(sheds_load_beyond_max_concurrent);
+    RUN(authentication_and_tenants);
+    RUN(rate_limit_per_key);
+    RUN(revoked_key_stops_working);
 
     /* Now a detector joins: queued work completes and long-polls return results inline. */
     static char e_kafka[512], e_group[64], e_redis[256], e_pg[256];

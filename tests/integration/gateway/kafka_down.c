@@ -62,7 +62,9 @@ int main(void)
     snprintf(e_redis, sizeof(e_redis), "REDIS_URL=%s", redis);
     snprintf(e_pg, sizeof(e_pg), "DATABASE_URL=%s", pg);
     snprintf(e_kafka, sizeof(e_kafka), "KAFKA_BROKERS=%s", kafka);
-    const char *env[] = {e_port, e_redis, e_pg, e_kafka, "KAFKA_DELIVERY_TIMEOUT_MS=3000", NULL};
+    /* Auth is not the subject here: AUTH_MODE=off (allowed on loopback). */
+    const char *env[] = {e_port, e_redis, e_pg, e_kafka, "KAFKA_DELIVERY_TIMEOUT_MS=3000",
+                         "AUTH_MODE=off", "RATE_LIMIT_PER_MINUTE=100000", NULL};
     vc_test_spawn(&gateway, "gateway", "vc-gateway", env);
     char health[128];
     snprintf(health, sizeof(health), "%s/health", base);
