@@ -12,6 +12,7 @@
 #include "vc/error.h"
 #include "vc/results.h"
 #include "vc/wire.h"
+#include "vc/wire_batch.h"
 
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -165,31 +166,30 @@ static void result_init(detector_t *d, const vc_request_t *req, vc_result_t *res
     res->started_at_ms = vc_clock_wall_ms();
 }
 
-static int process(job_t *job)
+/* Analyses one decoded request and makes its result durable. `what` names it in dead-letter
+ * reasons ("" for a single message, "items[3] " inside a batch). */
+static int process_request(job_t *job, const vc_request_t *req, const char *what)
 {
     detector_t *d = job->d;
-    vc_request_t req;
-    char errbuf[256];
-    int rc = vc_wire_request_decode(job->msg->payload, job->msg->len, &req, errbuf,
-                                    sizeof(errbuf));
-    if (rc != 0)
-        return send_dlq(job, "decode", errbuf);
     int64_t t0 = vc_clock_mono_ns();
     vc_result_t res;
-    result_init(d, &req, &res);
+    result_init(d, req, &res);
     const char *media_error = NULL;
-    analyse(d, &req, &res, &media_error);
+    analyse(d, req, &res, &media_error);
     res.completed_at_ms = vc_clock_wall_ms();
     uint8_t *blob = NULL;
     size_t len = 0;
-    rc = vc_wire_result_encode(&res, &blob, &len);
+    int rc = vc_wire_result_encode(&res, &blob, &len);
     if (rc != 0)
         return rc;
     rc = persist(d, &res, blob, len);
     if (rc == 0)
         rc = publish_result(d, &res, blob, len);
-    if (rc == 0 && media_error != NULL)
-        rc = send_dlq(job, "analyse", media_error);
+    if (rc == 0 && media_error != NULL) {
+        char reason[400];
+        snprintf(reason, sizeof(reason), "%sid=%s: %s", what, res.id, media_error);
+        rc = send_dlq(job, "analyse", reason);
+    }
     free(blob);
     if (rc == 0) {
         vc_counter_add(res.status == VC_STATUS_COMPLETED ? d->m_completed : d->m_failed, 1);
@@ -197,6 +197,48 @@ static int process(job_t *job)
         VC_DEBUG("job.done", "id=%s status=%s", res.id, vc_status_name(res.status));
     }
     return rc;
+}
+
+/* A BatchEnvelope: every decodable item gets its own result; undecodable items are reported
+ * together in one dead-letter record (the message is kept whole there). */
+static int process_batch(job_t *job)
+{
+    char err[256], bad[512] = "";
+    vc_wire_batch_t *b = NULL;
+    int rc = vc_wire_batch_open(job->msg->payload, job->msg->len, &b, err, sizeof(err));
+    if (rc != 0)
+        return send_dlq(job, "decode", err);
+    size_t n = vc_wire_batch_count(b), nbad = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        vc_request_t req;
+        if (vc_wire_batch_item(b, i, &req, err, sizeof(err)) != 0) {
+            size_t used = strlen(bad);
+            snprintf(bad + used, sizeof(bad) - used, "%sitems[%zu]: %s", nbad ? "; " : "", i,
+                     err);
+            nbad++;
+            continue;
+        }
+        char what[32];
+        snprintf(what, sizeof(what), "items[%zu] ", i);
+        rc = process_request(job, &req, what);
+    }
+    vc_wire_batch_close(b);
+    if (rc == 0 && nbad > 0)
+        rc = send_dlq(job, "decode", bad);
+    return rc;
+}
+
+static int process(job_t *job)
+{
+    if (vc_wire_is_batch(job->msg->payload, job->msg->len))
+        return process_batch(job);
+    vc_request_t req;
+    char errbuf[256];
+    int rc = vc_wire_request_decode(job->msg->payload, job->msg->len, &req, errbuf,
+                                    sizeof(errbuf));
+    if (rc != 0)
+        return send_dlq(job, "decode", errbuf);
+    return process_request(job, &req, "");
 }
 
 void detector_job_run(void *arg)

@@ -29,9 +29,8 @@ void vc_e2e_init(vc_e2e_t *e, const char *name)
              (long)time(NULL));
     snprintf(e->group, sizeof(e->group), "KAFKA_GROUP_ID=%s-%d", name, (int)getpid());
     vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
-    char tenant[80];
-    snprintf(tenant, sizeof(tenant), "%stenant", e->id_prefix);
-    vc_test_create_key(e->pg, tenant, 0, e->api_key, NULL);
+    snprintf(e->tenant, sizeof(e->tenant), "%.56stenant", e->id_prefix);
+    vc_test_create_key(e->pg, e->tenant, 0, e->api_key, NULL);
     vc_test_api_key = e->api_key;
     static const char *const kinds[3][2] = {{"REQUESTS", "requests"},
                                             {"RESULTS", "results"},
@@ -267,4 +266,9 @@ void vc_e2e_stop(vc_e2e_t *e)
     ASSERT_EQ(vc_test_stop(&e->gateway, 30), 0);
     free(e->accepted);
     e->accepted = NULL;
+}
+
+const char *vc_e2e_topic(const vc_e2e_t *e, int k)
+{
+    return strchr(e->topics[k], '=') + 1;
 }

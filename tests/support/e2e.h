@@ -15,7 +15,8 @@ typedef struct {
     char id_prefix[64];
     char group[64];
     char topics[3][160];
-    char api_key[64]; /* a key of this run's own tenant; client threads send it */ /* KAFKA_TOPIC_REQUESTS/RESULTS/DLQ=… of this run's own topics */
+    char api_key[64]; /* a key of this run's own tenant; client threads send it */
+    char tenant[65]; /* KAFKA_TOPIC_REQUESTS/RESULTS/DLQ=… of this run's own topics */
     vc_proc_t gateway;
     vc_proc_t detectors[VC_E2E_MAX_DETECTORS];
     int n_detectors;
@@ -48,5 +49,8 @@ void vc_e2e_check_redis(vc_e2e_t *e);
 void vc_e2e_stop(vc_e2e_t *e);
 
 double vc_e2e_freq(int i);
+
+/* The name of the run's own topic k (0 requests, 1 results, 2 dlq). */
+const char *vc_e2e_topic(const vc_e2e_t *e, int k);
 
 #endif

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vc/wire.h"
+
 /* Reader limit: the most elements (array items plus keys and values of maps, summed over the
  * whole message) a decoder accepts. msgpack-c allocates a container's slots from the count its
  * header claims, so this bounds the decoder's memory to about 24 bytes x this, whatever the
@@ -69,6 +71,11 @@ int vc_wire__copy_str(const msgpack_object *o, char *dst, size_t cap, const char
 /* Value of a validated INT or NUM object. */
 int64_t vc_wire__int(const msgpack_object *o);
 double vc_wire__num(const msgpack_object *o);
+
+/* Decodes a DetectionRequest from an unpacked map (request.c); media point into the buffer the
+ * object was unpacked from. Same errors as vc_wire_request_decode. */
+int vc_wire__request_from_object(const msgpack_object *o, vc_request_t *req, char *err,
+                                 size_t errlen);
 
 /* Packing helpers: each packs a str key then its value, and returns 0 or -1 when the buffer
  * could not grow. Callers OR the results together and check once. */

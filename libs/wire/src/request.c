@@ -200,24 +200,31 @@ static int read_request(const msgpack_object **f, vc_request_t *req, char *err, 
     return 0;
 }
 
+int vc_wire__request_from_object(const msgpack_object *o, vc_request_t *req, char *err,
+                                 size_t errlen)
+{
+    const msgpack_object *f[F_COUNT];
+    memset(req, 0, sizeof *req);
+    int rc = vc_wire__version(o, &req->v, err, errlen);
+    if (rc == 0)
+        rc = vc_wire__fields(o, request_fields, F_COUNT, f, "", err, errlen);
+    if (rc == 0)
+        rc = read_request(f, req, err, errlen);
+    if (rc != 0)
+        memset(req, 0, sizeof *req);
+    return rc;
+}
+
 int vc_wire_request_decode(const uint8_t *buf, size_t len, vc_request_t *req, char *err,
                            size_t errlen)
 {
     msgpack_unpacked up;
-    const msgpack_object *f[F_COUNT];
     if (req == NULL || (buf == NULL && len > 0))
         return vc_err(err, errlen, VC_EINVAL, "no request or buffer");
     memset(req, 0, sizeof *req);
     int rc = vc_wire__unpack(buf, len, &up, err, errlen);
-    if (rc != 0)
-        goto fail;
-    rc = vc_wire__version(&up.data, &req->v, err, errlen);
-    if (rc != 0)
-        goto fail;
-    rc = vc_wire__fields(&up.data, request_fields, F_COUNT, f, "", err, errlen);
-    if (rc != 0)
-        goto fail;
-    rc = read_request(f, req, err, errlen);
+    if (rc == 0)
+        rc = vc_wire__request_from_object(&up.data, req, err, errlen);
     if (rc != 0)
         goto fail;
     /* str/bin objects point into buf, not into the zone: media and metadata stay valid. */
