@@ -6,6 +6,7 @@
 
 #include "vc/apikeys.h"
 #include "vc/error.h"
+#include "vc/id.h"
 #include "vc/ratelimit.h"
 
 /* The presented key: "Authorization: Bearer K" or "X-API-Key: K", trimmed. */
@@ -74,10 +75,22 @@ static int authenticate(struct mg_connection *conn, gateway_t *gw, vc_apikey_t *
     return 0;
 }
 
+/* W3C Trace Context: continue the caller's trace when it sent a valid `traceparent`. */
+static void trace(struct mg_connection *conn, request_ctx_t *ctx)
+{
+    if (!vc_trace_id_from_traceparent(mg_get_header(conn, "traceparent"), ctx->trace_id,
+                                      sizeof(ctx->trace_id)) &&
+        vc_trace_id_new(ctx->trace_id, sizeof(ctx->trace_id)) != 0)
+        ctx->trace_id[0] = '\0';
+    if (ctx->trace_id[0] != '\0')
+        snprintf(ctx->headers, sizeof(ctx->headers), "X-Trace-Id: %s\r\n", ctx->trace_id);
+}
+
 int gateway_access(struct mg_connection *conn, gateway_t *gw, request_ctx_t *ctx)
 {
     memset(ctx, 0, sizeof(*ctx));
     mg_set_user_connection_data(conn, ctx);
+    trace(conn, ctx);
     const char *ip = mg_get_request_info(conn)->remote_addr;
     vc_ratelimit_result_t ipres;
     if (vc_ratelimit_check(gw->ratelimit, "ip", ip, strlen(ip), (long)gw->cfg.ip_limit,

@@ -10,7 +10,8 @@
  * response carries the RateLimit headers. */
 typedef struct {
     char tenant[65];
-    char headers[384]; /* "RateLimit-Policy: …\r\nRateLimit: …\r\n" or "" */
+    char trace_id[33]; /* from `traceparent`, or generated; travels with the request */
+    char headers[448]; /* "X-Trace-Id: …\r\nRateLimit-Policy: …\r\nRateLimit: …\r\n" */
 } request_ctx_t;
 
 /* Admits the request or answers it (401, 429, 503). Returns 0 when admitted, with ctx filled

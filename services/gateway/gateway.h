@@ -64,6 +64,9 @@ int gateway_handle_batch(struct mg_connection *conn, void *gw);
 int gateway_handle_detection(struct mg_connection *conn, void *gw);
 int gateway_handle_health(struct mg_connection *conn, void *gw);
 int gateway_handle_metrics(struct mg_connection *conn, void *gw);
+/* POST /v1/detections/{id}/feedback, after access control (feedback.c). */
+int gateway_handle_feedback(struct mg_connection *conn, gateway_t *gw, const char *path_id,
+                            size_t idlen, const char *tenant);
 int gateway_handle_metrics_json(struct mg_connection *conn, void *gw);
 
 /* {cpu, memory, disk, warning} of this process and machine (metrics.c). New reference. */

@@ -16,6 +16,7 @@ static const char *reason_phrase(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 201: return "Created";
     case 202: return "Accepted";
     case 207: return "Multi-Status";
     case 400: return "Bad Request";

@@ -18,7 +18,7 @@ static void item_fail(intake_item_t *it, int status, const char *code, const cha
 }
 
 /* Assigns id, tenant and submission time to a freshly parsed item. */
-static void finalize(intake_item_t *it, const char *tenant)
+static void finalize(intake_item_t *it, const char *tenant, const char *trace_id)
 {
     it->parsed = 1;
     vc_request_t *req = &it->jr.req;
@@ -27,23 +27,25 @@ static void finalize(intake_item_t *it, const char *tenant)
         return;
     }
     snprintf(req->tenant, sizeof(req->tenant), "%s", tenant);
+    snprintf(req->trace_id, sizeof(req->trace_id), "%s", trace_id);
     req->v = VC_WIRE_VERSION;
     req->submitted_at_ms = vc_clock_wall_ms();
     it->status = 202;
 }
 
-void intake_parse_json(gateway_t *gw, json_t *obj, const char *tenant, intake_item_t *it)
+void intake_parse_json(gateway_t *gw, json_t *obj, const char *tenant, const char *trace_id,
+                       intake_item_t *it)
 {
     vc_api_error_t e;
     memset(it, 0, sizeof(*it));
     if (vc_json_request_parse(obj, gw->max_media, (size_t)gw->cfg.max_metadata, &it->jr, &e) != 0)
         item_fail(it, e.status, e.code, e.message);
     else
-        finalize(it, tenant);
+        finalize(it, tenant, trace_id);
 }
 
 void intake_parse_msgpack(gateway_t *gw, const vc_msgpack_body_t *body, size_t i,
-                          const char *tenant, intake_item_t *it)
+                          const char *tenant, const char *trace_id, intake_item_t *it)
 {
     vc_api_error_t e;
     memset(it, 0, sizeof(*it));
@@ -51,7 +53,7 @@ void intake_parse_msgpack(gateway_t *gw, const vc_msgpack_body_t *body, size_t i
         0)
         item_fail(it, e.status, e.code, e.message);
     else
-        finalize(it, tenant);
+        finalize(it, tenant, trace_id);
 }
 
 /* SET NX of a queued DetectionResult. VC_EEXIST means the id was submitted before. */
@@ -87,7 +89,8 @@ static void prepare(gateway_t *gw, intake_item_t *it)
     if (rc != 0) {
         /* Redis down: accept anyway (Kafka's acknowledgement is what counts). The duplicate
          * check is skipped for this item; a replayed id still yields one PostgreSQL row. */
-        VC_WARN("intake.placeholder_skipped", "id=%s error=\"%s\"", it->jr.req.id, err);
+        VC_WARN("intake.placeholder_skipped", "id=%s trace=%s error=\"%s\"", it->jr.req.id,
+                it->jr.req.trace_id, err);
         it->unchecked = 1;
     }
     rc = vc_wire_request_encode(&it->jr.req, &it->msg, &it->msglen);
@@ -107,7 +110,8 @@ static void settle(gateway_t *gw, intake_item_t *it, const vc_mq_msg_t *m)
     char err[128];
     if (!it->unchecked)
         vc_results_del(gw->redis, it->jr.req.id, err, sizeof(err));
-    VC_WARN("intake.queue_unavailable", "id=%s error=\"%s\"", it->jr.req.id, m->err);
+    VC_WARN("intake.queue_unavailable", "id=%s trace=%s error=\"%s\"", it->jr.req.id,
+            it->jr.req.trace_id, m->err);
     if (m->rc == VC_ETOOBIG)
         item_fail(it, 413, "payload_too_large", "request exceeds the queue's message size limit");
     else
@@ -137,7 +141,8 @@ void intake_submit(gateway_t *gw, intake_item_t *items, size_t n)
         const char *id = it->jr.req.id;
         hdrs[k][0] = (vc_mq_header_t){"content-type", ctype, sizeof(ctype) - 1};
         hdrs[k][1] = (vc_mq_header_t){"schema", schema, sizeof(schema) - 1};
-        hdrs[k][2] = (vc_mq_header_t){"trace-id", id, strlen(id)};
+        const char *trace = it->jr.req.trace_id[0] != '\0' ? it->jr.req.trace_id : id;
+        hdrs[k][2] = (vc_mq_header_t){"trace-id", trace, strlen(trace)};
         msgs[k] = (vc_mq_msg_t){.topic = gw->cfg.kafka.topic_requests, .key = id,
                                 .keylen = strlen(id), .value = it->msg, .len = it->msglen,
                                 .hdrs = hdrs[k], .nhdrs = 3};

@@ -24,13 +24,14 @@ typedef struct {
 } intake_item_t;
 
 /* Parses one JSON request object into item (status 400/413/415 on a validation error), and
- * assigns the id (client's or a new UUID), tenant and submission time. */
-void intake_parse_json(gateway_t *gw, json_t *obj, const char *tenant, intake_item_t *item);
+ * assigns the id (client's or a new UUID), tenant, trace id and submission time. */
+void intake_parse_json(gateway_t *gw, json_t *obj, const char *tenant, const char *trace_id,
+                       intake_item_t *item);
 
 /* The same for item i of an application/msgpack body; media stay borrowed from the body's
  * buffer, which must outlive the item. */
 void intake_parse_msgpack(gateway_t *gw, const vc_msgpack_body_t *body, size_t i,
-                          const char *tenant, intake_item_t *item);
+                          const char *tenant, const char *trace_id, intake_item_t *item);
 
 /* Runs placeholder + publish for every parsed item of items[0..n). */
 void intake_submit(gateway_t *gw, intake_item_t *items, size_t n);

@@ -37,7 +37,10 @@ int gateway_handle_detection(struct mg_connection *conn, void *arg)
         return gateway_handle_batch(conn, arg);
     request_ctx_t ctx;
     int rc = gateway_access(conn, gw, &ctx);
-    if (rc == 0)
+    const char *slash = strchr(id, '/');
+    if (rc == 0 && slash != NULL && strcmp(slash, "/feedback") == 0)
+        rc = gateway_handle_feedback(conn, gw, id, (size_t)(slash - id), ctx.tenant);
+    else if (rc == 0)
         rc = get_detection(conn, gw, ctx.tenant);
     gateway_access_done(conn);
     return rc;

@@ -109,11 +109,11 @@ static long body_items(const body_t *b, int batch)
     return json_is_array(list) ? (long)json_array_size(list) : -1;
 }
 
-static void body_item(gateway_t *gw, const body_t *b, int batch, size_t i, const char *tenant,
-                      intake_item_t *it)
+static void body_item(gateway_t *gw, const body_t *b, int batch, size_t i,
+                      const request_ctx_t *ctx, intake_item_t *it)
 {
     if (b->mp != NULL) {
-        intake_parse_msgpack(gw, b->mp, i, tenant, it);
+        intake_parse_msgpack(gw, b->mp, i, ctx->tenant, ctx->trace_id, it);
         return;
     }
     json_t *obj = b->json;
@@ -121,7 +121,7 @@ static void body_item(gateway_t *gw, const body_t *b, int batch, size_t i, const
         obj = json_array_get(json_is_array(b->json) ? b->json : json_object_get(b->json, "requests"),
                              i);
     if (json_is_object(obj)) {
-        intake_parse_json(gw, obj, tenant, it);
+        intake_parse_json(gw, obj, ctx->tenant, ctx->trace_id, it);
         return;
     }
     memset(it, 0, sizeof(*it));
@@ -159,14 +159,14 @@ static int reply_single(struct mg_connection *conn, gateway_t *gw, intake_item_t
 }
 
 static int submit_single(struct mg_connection *conn, gateway_t *gw, const body_t *b,
-                         const char *tenant, int wait_s)
+                         const request_ctx_t *ctx, int wait_s)
 {
     if (body_items(b, 0) != 1)
         return gateway_send_error(conn, 400, "invalid_request", "",
                                   "body must be one request object (batches go to "
                                   "/v1/detections/batch)");
     intake_item_t it;
-    body_item(gw, b, 0, 0, tenant, &it);
+    body_item(gw, b, 0, 0, ctx, &it);
     /* Registered before publishing, so a result that arrives at once is not missed. */
     waiter_t *wt = (wait_s > 0 && it.status == 202) ? waiters_add(gw->waiters, it.jr.req.id)
                                                      : NULL;
@@ -211,7 +211,7 @@ static int reply_batch(struct mg_connection *conn, intake_item_t *items, size_t 
 }
 
 static int submit_batch(struct mg_connection *conn, gateway_t *gw, const body_t *b,
-                        const char *tenant)
+                        const request_ctx_t *ctx)
 {
     long count = body_items(b, 1);
     if (count < 0)
@@ -228,7 +228,7 @@ static int submit_batch(struct mg_connection *conn, gateway_t *gw, const body_t 
     if (items == NULL)
         return gateway_send_error(conn, 503, "overloaded", RETRY_AFTER, "out of memory");
     for (size_t i = 0; i < n; i++)
-        body_item(gw, b, 1, i, tenant, &items[i]);
+        body_item(gw, b, 1, i, ctx, &items[i]);
     intake_submit(gw, items, n);
     int rc = reply_batch(conn, items, n);
     intake_free(items, n);
@@ -237,7 +237,8 @@ static int submit_batch(struct mg_connection *conn, gateway_t *gw, const body_t 
 }
 
 /* Common entry: method, load shedding, body, then single or batch. */
-static int submit(struct mg_connection *conn, gateway_t *gw, const char *tenant, int batch)
+static int submit(struct mg_connection *conn, gateway_t *gw, const request_ctx_t *ctx,
+                  int batch)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     if (strcmp(ri->request_method, "POST") != 0)
@@ -251,8 +252,7 @@ static int submit(struct mg_connection *conn, gateway_t *gw, const char *tenant,
     body_t b;
     if (read_body(conn, gw, &b, &status) != 0)
         return status;
-    status = batch ? submit_batch(conn, gw, &b, tenant)
-                   : submit_single(conn, gw, &b, tenant, wait_s);
+    status = batch ? submit_batch(conn, gw, &b, ctx) : submit_single(conn, gw, &b, ctx, wait_s);
     body_free(&b);
     return status;
 }
@@ -269,7 +269,7 @@ static int guarded(struct mg_connection *conn, gateway_t *gw, int batch)
     request_ctx_t ctx;
     int rc = gateway_access(conn, gw, &ctx);
     if (rc == 0)
-        rc = submit(conn, gw, ctx.tenant, batch);
+        rc = submit(conn, gw, &ctx, batch);
     gateway_access_done(conn);
     vc_histogram_observe(gw->m_submit_latency, (double)(vc_clock_mono_ns() - t0) / 1e9);
     vc_sem_release(gw->inflight);

@@ -23,6 +23,7 @@
 #include "vc/pg.h"
 
 _Thread_local const char *vc_test_api_key;
+_Thread_local const char *vc_test_extra_header;
 _Thread_local char vc_test_last_headers[4096];
 
 extern char **environ;
@@ -187,6 +188,8 @@ long vc_test_http(const char *method, const char *url, const char *content_type,
         snprintf(auth, sizeof(auth), "Authorization: Bearer %s", vc_test_api_key);
         h = curl_slist_append(h, auth);
     }
+    if (vc_test_extra_header != NULL)
+        h = curl_slist_append(h, vc_test_extra_header);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);

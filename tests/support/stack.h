@@ -30,6 +30,8 @@ void vc_test_print_log(const vc_proc_t *p, int lines);
 
 /* When set, vc_test_http sends "Authorization: Bearer <key>" (per thread). */
 extern _Thread_local const char *vc_test_api_key;
+/* One more request header line ("Name: value") sent by vc_test_http when set (per thread). */
+extern _Thread_local const char *vc_test_extra_header;
 /* Response headers of this thread's last vc_test_http call. */
 extern _Thread_local char vc_test_last_headers[4096];
 

@@ -141,6 +141,8 @@ static int set_outcome(json_t *o, const vc_result_t *res)
     if (res->model_version[0] != '\0')
         rc |= json_object_set_new(o, "model_version",
                                   field(res->model_version, sizeof res->model_version));
+    if (res->trace_id[0] != '\0')
+        rc |= json_object_set_new(o, "trace_id", field(res->trace_id, sizeof res->trace_id));
     return rc;
 }
 

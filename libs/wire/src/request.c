@@ -6,7 +6,18 @@
 #include "vc/error.h"
 #include "vc/wire.h"
 
-enum { F_V, F_ID, F_TENANT, F_TYPE, F_AUDIO, F_VIDEO, F_METADATA, F_SUBMITTED_AT, F_COUNT };
+enum {
+    F_V,
+    F_ID,
+    F_TENANT,
+    F_TYPE,
+    F_AUDIO,
+    F_VIDEO,
+    F_METADATA,
+    F_SUBMITTED_AT,
+    F_TRACE_ID,
+    F_COUNT
+};
 static const vc_wire__field_t request_fields[F_COUNT] = {
     [F_V] = {"v", VC_WIRE__UINT, VC_WIRE__REQUIRED, 0},
     [F_ID] = {"id", VC_WIRE__STR, VC_WIRE__REQUIRED, VC_ID_MAX},
@@ -16,6 +27,7 @@ static const vc_wire__field_t request_fields[F_COUNT] = {
     [F_VIDEO] = {"video", VC_WIRE__MAP, VC_WIRE__NILABLE, 0},
     [F_METADATA] = {"metadata", VC_WIRE__STR, VC_WIRE__NILABLE, 0},
     [F_SUBMITTED_AT] = {"submitted_at", VC_WIRE__INT, VC_WIRE__REQUIRED, 0},
+    [F_TRACE_ID] = {"trace_id", VC_WIRE__STR, VC_WIRE__NILABLE, 32},
 };
 
 enum { M_FORMAT, M_SAMPLE_RATE, M_DATA, M_COUNT };
@@ -104,7 +116,8 @@ int vc_wire_request_encode(const vc_request_t *req, uint8_t **out, size_t *outle
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     int rc = msgpack_pack_map(&pk, 5u + (req->has_audio != 0) + (req->has_video != 0) +
-                                       (req->metadata_json != NULL));
+                                       (req->metadata_json != NULL) +
+                                       (req->trace_id[0] != '\0'));
     rc |= vc_wire__pack_int(&pk, "v", VC_WIRE_VERSION);
     rc |= vc_wire__pack_str(&pk, "id", req->id);
     rc |= vc_wire__pack_str(&pk, "tenant", req->tenant);
@@ -118,6 +131,8 @@ int vc_wire_request_encode(const vc_request_t *req, uint8_t **out, size_t *outle
         rc |= msgpack_pack_str_with_body(&pk, req->metadata_json, req->metadata_len);
     }
     rc |= vc_wire__pack_int(&pk, "submitted_at", req->submitted_at_ms);
+    if (req->trace_id[0] != '\0')
+        rc |= vc_wire__pack_str(&pk, "trace_id", req->trace_id);
     return vc_wire__finish(&sb, rc, out, outlen);
 }
 
@@ -197,6 +212,9 @@ static int read_request(const msgpack_object **f, vc_request_t *req, char *err, 
             return vc_err(err, errlen, VC_EPROTO, "metadata: not a JSON object");
     }
     req->submitted_at_ms = vc_wire__int(f[F_SUBMITTED_AT]);
+    if (f[F_TRACE_ID] != NULL)
+        return vc_wire__copy_str(f[F_TRACE_ID], req->trace_id, sizeof req->trace_id, "",
+                                 "trace_id", err, errlen);
     return 0;
 }
 

@@ -24,6 +24,7 @@ enum {
     R_STARTED,
     R_COMPLETED,
     R_ANALYZERS,
+    R_TRACE_ID,
     R_COUNT
 };
 static const vc_wire__field_t result_fields[R_COUNT] = {
@@ -42,6 +43,7 @@ static const vc_wire__field_t result_fields[R_COUNT] = {
     [R_STARTED] = {"started_at", VC_WIRE__INT, VC_WIRE__NILABLE, 0},
     [R_COMPLETED] = {"completed_at", VC_WIRE__INT, VC_WIRE__NILABLE, 0},
     [R_ANALYZERS] = {"analyzers", VC_WIRE__ARRAY, VC_WIRE__NILABLE, VC_WIRE_MAX_ANALYZERS},
+    [R_TRACE_ID] = {"trace_id", VC_WIRE__STR, VC_WIRE__NILABLE, 32},
 };
 
 enum { A_MODALITY, A_NAME, A_VERSION, A_SCORE, A_EVIDENCE, A_COUNT };
@@ -143,7 +145,7 @@ int vc_wire_result_encode(const vc_result_t *res, uint8_t **out, size_t *outlen)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     const char *verdict = vc_verdict_name(res->verdict);
-    int rc = msgpack_pack_map(&pk, 13u + (res->reason[0] != '\0'));
+    int rc = msgpack_pack_map(&pk, 13u + (res->reason[0] != '\0') + (res->trace_id[0] != '\0'));
     rc |= vc_wire__pack_int(&pk, "v", VC_WIRE_VERSION);
     rc |= vc_wire__pack_str(&pk, "id", res->id);
     rc |= vc_wire__pack_str(&pk, "tenant", res->tenant);
@@ -157,6 +159,8 @@ int vc_wire_result_encode(const vc_result_t *res, uint8_t **out, size_t *outlen)
         rc |= vc_wire__pack_str(&pk, "reason", res->reason);
     rc |= vc_wire__pack_str(&pk, "detector", res->detector);
     rc |= vc_wire__pack_str(&pk, "model_version", res->model_version);
+    if (res->trace_id[0] != '\0')
+        rc |= vc_wire__pack_str(&pk, "trace_id", res->trace_id);
     rc |= vc_wire__pack_int(&pk, "submitted_at", res->submitted_at_ms);
     rc |= vc_wire__pack_int(&pk, "started_at", res->started_at_ms);
     rc |= vc_wire__pack_int(&pk, "completed_at", res->completed_at_ms);
@@ -292,6 +296,9 @@ static int read_result(const msgpack_object **f, vc_result_t *res, char *err, si
     if (rc == 0)
         rc = read_opt_str(f[R_MODEL], res->model_version, sizeof res->model_version,
                           "model_version", err, errlen);
+    if (rc == 0)
+        rc = read_opt_str(f[R_TRACE_ID], res->trace_id, sizeof res->trace_id, "trace_id", err,
+                          errlen);
     if (rc != 0)
         return rc;
     res->submitted_at_ms = vc_wire__int(f[R_SUBMITTED]);

@@ -319,6 +319,31 @@ static void wait_until_caught_up(void)
     VC_TEST_FAIL("the detector did not catch up within 4 minutes");
 }
 
+static void trace_context_and_feedback(void)
+{
+    /* A caller's W3C traceparent travels into the result. */
+    char *body = audio_body(NULL);
+    vc_test_extra_header = "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    json_t *r = NULL;
+    ASSERT_EQ(post_json("/v1/detections?wait=20", body, &r), 200);
+    vc_test_extra_header = NULL;
+    ASSERT(strstr(vc_test_last_headers, "X-Trace-Id: 4bf92f3577b34da6a3ce929d0e0e4736") != NULL);
+    /* TRACE_IN_RESULT */
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/detections/%s/feedback",
+             json_string_value(json_object_get(r, "detection_id")));
+    json_decref(r);
+    /* Feedback on one's own detection is recorded; bad verdicts and unknown ids are refused. */
+    json_t *f = NULL;
+    ASSERT_EQ(post_json(path, "{\"verdict\":\"spoof\",\"note\":\"replayed\"}", &f), 201);
+    ASSERT(json_integer_value(json_object_get(f, "feedback_id")) > 0);
+    json_decref(f);
+    expect_error(path, "{\"verdict\":\"maybe\"}", 400, "invalid_request");
+    expect_error("/v1/detections/never-seen/feedback", "{\"verdict\":\"spoof\"}", 404,
+                 "not_found");
+    free(body);
+}
+
 static void metrics_show_the_live_detector(void)
 {
     /* The detector writes its snapshot every second; allow a few. */
@@ -451,6 +476,7 @@ int main(void)
     vc_test_spawn(&detector, "detector", "vc-detector", denv);
     RUN(wait_until_caught_up);
     RUN(long_poll_hit_with_a_detector);
+    RUN(trace_context_and_feedback);
     RUN(metrics_show_the_live_detector);
 
     ASSERT_EQ(vc_test_stop(&detector, 30), 0);

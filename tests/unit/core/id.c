@@ -68,8 +68,35 @@ static void test_valid(void)
     ASSERT_EQ(vc_id_valid("abc*", 3), 1); /* only len bytes count */
 }
 
+static void trace_ids(void)
+{
+    char t[33], u[33];
+    ASSERT_OK(vc_trace_id_new(t, sizeof(t)));
+    ASSERT_OK(vc_trace_id_new(u, sizeof(u)));
+    ASSERT_EQ(strlen(t), 32);
+    ASSERT(strcmp(t, u) != 0);
+    char tp[64];
+    snprintf(tp, sizeof(tp), "00-%s-00f067aa0ba902b7-01", t);
+    ASSERT_EQ(vc_trace_id_from_traceparent(tp, u, sizeof(u)), 1);
+    ASSERT_STREQ(u, t);
+    ASSERT_EQ(vc_trace_id_from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                                           u, sizeof(u)), 1);
+    ASSERT_STREQ(u, "4bf92f3577b34da6a3ce929d0e0e4736");
+    /* all-zero ids, uppercase, bad lengths, version ff: refused */
+    ASSERT_EQ(vc_trace_id_from_traceparent("00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+                                           u, sizeof(u)), 0);
+    ASSERT_EQ(vc_trace_id_from_traceparent("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+                                           u, sizeof(u)), 0);
+    ASSERT_EQ(vc_trace_id_from_traceparent("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                                           u, sizeof(u)), 0);
+    ASSERT_EQ(vc_trace_id_from_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+                                           u, sizeof(u)), 0);
+    ASSERT_EQ(vc_trace_id_from_traceparent(NULL, u, sizeof(u)), 0);
+}
+
 int main(void)
 {
+    RUN(trace_ids);
     RUN(test_uuid_format);
     RUN(test_uuid_unique);
     RUN(test_valid);

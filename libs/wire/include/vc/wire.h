@@ -45,6 +45,7 @@ typedef struct {
     const char *metadata_json; /* borrowed JSON object text, or NULL */
     size_t metadata_len;
     int64_t submitted_at_ms; /* wall clock, ms since epoch */
+    char trace_id[33];       /* W3C trace id (32 lowercase hex) or "" */
 } vc_request_t;
 
 typedef struct {
@@ -74,6 +75,7 @@ typedef struct {
     char reason[256];       /* why it failed (status FAILED), else "" */
     char detector[64];      /* instance that produced it */
     char model_version[32]; /* "" when no model was used */
+    char trace_id[33];      /* the request's W3C trace id, or "" */
     int64_t submitted_at_ms, started_at_ms, completed_at_ms;
     size_t n_analyzers;
     vc_analyzer_t analyzers[VC_WIRE_MAX_ANALYZERS];
