@@ -70,6 +70,9 @@ int gateway_config_load(gateway_config_t *c, char *err, size_t errlen)
     if (rc == 0)
         rc = load_auth(c, err, errlen);
     if (rc == 0)
+        rc = vc_config_duration_ms("REDIS_BREAKER_COOLDOWN", 5000, 100, 600000,
+                                   &c->redis_breaker_ms, err, errlen);
+    if (rc == 0)
         rc = vc_kafka_config_from_env(&c->kafka, err, errlen);
     if (rc == 0)
         rc = vc_redis_opts_from_env(&c->redis, err, errlen);

@@ -35,6 +35,7 @@ typedef struct {
     long long resource_warn_percent; /* RESOURCE_WARN_PERCENT=80 */
     int auth;                     /* AUTH_MODE=on|off (off: loopback only, DEFAULT_TENANT) */
     long long ip_limit;           /* RATE_LIMIT_PER_IP_PER_MINUTE=RATE_LIMIT_PER_MINUTE */
+    long long redis_breaker_ms;   /* REDIS_BREAKER_COOLDOWN=5s */
     vc_log_level_t log_level;
 } gateway_config_t;
 
@@ -51,6 +52,7 @@ typedef struct {
     atomic_ullong responses[500]; /* by status code - 100, for /metrics.json */
     struct waiters *waiters;      /* long-poll registry + the one results subscriber */
     struct vc_ratelimit *ratelimit;
+    struct vc_breaker *redis_breaker; /* around the result store: a dead Redis costs no waits */
     struct vc_apikeys *apikeys;
     vc_counter_t *m_rate_limited, *m_shed;
     struct mg_context *http;

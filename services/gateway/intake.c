@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vc/breaker.h"
 #include "vc/clock.h"
 #include "vc/error.h"
 #include "vc/id.h"
@@ -77,11 +78,22 @@ static int put_placeholder(gateway_t *gw, const vc_request_t *req, char *err, si
     return rc;
 }
 
+/* The placeholder write behind the Redis breaker: while Redis is known to be down no request
+ * waits for it. Returns put_placeholder's result, or VC_EUNAVAIL when the breaker is open. */
+static int guarded_placeholder(gateway_t *gw, const vc_request_t *req, char *err, size_t errlen)
+{
+    if (vc_breaker_allow(gw->redis_breaker) != 0)
+        return vc_err(err, errlen, VC_EUNAVAIL, "redis breaker open");
+    int rc = put_placeholder(gw, req, err, errlen);
+    vc_breaker_record(gw->redis_breaker, rc == 0 || rc == VC_EEXIST);
+    return rc;
+}
+
 /* Placeholder + encoding for one item; leaves it->msg set when it should be published. */
 static void prepare(gateway_t *gw, intake_item_t *it)
 {
     char err[256] = "";
-    int rc = put_placeholder(gw, &it->jr.req, err, sizeof(err));
+    int rc = guarded_placeholder(gw, &it->jr.req, err, sizeof(err));
     if (rc == VC_EEXIST) {
         it->duplicate = 1; /* idempotent re-submission: never a second detection */
         return;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vc/breaker.h"
 #include "vc/clock.h"
 #include "vc/detections.h"
 #include "vc/error.h"
@@ -48,7 +49,11 @@ int longpoll_load(gateway_t *gw, const char *id, vc_result_t *res, char *err, si
 {
     uint8_t *blob = NULL;
     size_t len = 0;
-    int rc = vc_results_get(gw->redis, id, &blob, &len, err, errlen);
+    int rc = VC_EUNAVAIL;
+    if (vc_breaker_allow(gw->redis_breaker) == 0) {
+        rc = vc_results_get(gw->redis, id, &blob, &len, err, errlen);
+        vc_breaker_record(gw->redis_breaker, rc == 0 || rc == VC_ENOTFOUND);
+    }
     if (rc != 0 && rc != VC_ENOMEM) {
         int pg_rc = load_from_pg(gw, id, &blob, &len, err, errlen);
         rc = (pg_rc == VC_ENOTFOUND) ? rc : pg_rc;

@@ -7,6 +7,7 @@
 
 #include "gateway.h"
 #include "vc/apikeys.h"
+#include "vc/breaker.h"
 #include "vc/error.h"
 #include "vc/ratelimit.h"
 #include "waiters.h"
@@ -56,6 +57,16 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
     return 0;
 }
 
+static int start_breaker(gateway_t *gw)
+{
+    vc_breaker_opts_t o;
+    vc_breaker_opts_default(&o);
+    o.name = "redis-results";
+    o.failure_threshold = 3;
+    o.open_ms = gw->cfg.redis_breaker_ms;
+    return vc_breaker_new(&o, &gw->redis_breaker);
+}
+
 static int start_access(gateway_t *gw, char *err, size_t errlen)
 {
     vc_ratelimit_opts_t rlo;
@@ -101,6 +112,8 @@ static int start(gateway_t *gw, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_producer_new(&gw->cfg.kafka, "vc-gateway", &gw->producer, err, errlen);
     if (rc == 0)
+        rc = start_breaker(gw);
+    if (rc == 0)
         rc = start_access(gw, err, errlen);
     if (rc == 0)
         rc = waiters_start(&gw->cfg.redis, &gw->waiters, err, errlen);
@@ -118,6 +131,7 @@ static void stop(gateway_t *gw)
     vc_producer_free(gw->producer);
     vc_apikeys_free(gw->apikeys);
     vc_ratelimit_free(gw->ratelimit);
+    vc_breaker_free(gw->redis_breaker);
     vc_pg_pool_free(gw->pg);
     vc_redis_pool_free(gw->redis);
     vc_sem_free(gw->inflight);

@@ -82,6 +82,13 @@ void vc_test_spawn(vc_proc_t *p, const char *name, const char *bin, const char *
     ASSERT(bindir != NULL);
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", bindir, bin);
+    char *argv[] = {path, NULL};
+    vc_test_spawn_argv(p, name, path, argv, env);
+}
+
+void vc_test_spawn_argv(vc_proc_t *p, const char *name, const char *path, char *const *argv,
+                        const char *const *env)
+{
     snprintf(p->name, sizeof(p->name), "%s", name);
     snprintf(p->log_path, sizeof(p->log_path), "%s/%s.log", vc_test_tmpdir(), name);
     int logfd = open(p->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -100,8 +107,8 @@ void vc_test_spawn(vc_proc_t *p, const char *name, const char *bin, const char *
         dup2(logfd, 2);
         int devnull = open("/dev/null", O_RDONLY);
         dup2(devnull, 0);
-        char *argv[] = {path, NULL};
-        execve(path, argv, envp);
+        environ = envp;
+        execvp(path, argv);
         _exit(127);
     }
     close(logfd);

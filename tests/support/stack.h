@@ -21,6 +21,11 @@ int vc_test_free_port(void);
  * "K=V" strings), stdout+stderr to <tmpdir>/<name>.log. Aborts the test on failure. */
 void vc_test_spawn(vc_proc_t *p, const char *name, const char *bin, const char *const *env);
 
+/* Like vc_test_spawn for any program: path (absolute, or found in PATH) with argv (argv[0]
+ * included, NULL-terminated). */
+void vc_test_spawn_argv(vc_proc_t *p, const char *name, const char *path,
+                        char *const *argv, const char *const *env);
+
 /* Sends SIGTERM and waits up to timeout_s for exit; returns the exit status (or -1 when it
  * had to be killed, or 128+signal when a signal ended it). */
 int vc_test_stop(vc_proc_t *p, int timeout_s);
