@@ -143,8 +143,56 @@ static void render_detectors(text_t *t, json_t *dets)
     }
 }
 
+static void render_pool(text_t *t, const char *pool, const vc_pool_stats_t *p)
+{
+    put(t, "vc_pool_connections{pool=\"%s\",state=\"in_use\"} %zu\n", pool, p->in_use);
+    put(t, "vc_pool_connections{pool=\"%s\",state=\"idle\"} %zu\n", pool, p->idle);
+    put(t, "vc_pool_max_connections{pool=\"%s\"} %zu\n", pool, p->size);
+    put(t, "vc_pool_dials_total{pool=\"%s\"} %llu\n", pool, p->dials);
+    put(t, "vc_pool_dial_failures_total{pool=\"%s\"} %llu\n", pool, p->dial_failures);
+    put(t, "vc_pool_wait_timeouts_total{pool=\"%s\"} %llu\n", pool, p->timeouts);
+}
+
+static void render_pools(text_t *t, gateway_t *gw)
+{
+    vc_pool_stats_t r, p;
+    vc_redis_pool_stats(gw->redis, &r);
+    vc_pg_pool_stats(gw->pg, &p);
+    static const char *const fams[][3] = {
+        {"vc_pool_connections", "gauge", "Connections by pool and state."},
+        {"vc_pool_max_connections", "gauge", "Pool capacity."},
+        {"vc_pool_dials_total", "counter", "Connections opened."},
+        {"vc_pool_dial_failures_total", "counter", "Failed connection attempts."},
+        {"vc_pool_wait_timeouts_total", "counter", "Acquisitions that timed out waiting."},
+    };
+    text_t lines = {0};
+    render_pool(&lines, "redis", &r);
+    render_pool(&lines, "postgres", &p);
+    /* Group samples under their family's HELP/TYPE (exposition format rule). */
+    for (size_t f = 0; f < sizeof(fams) / sizeof(fams[0]) && !lines.failed; f++) {
+        put(t, "# HELP %s %s\n# TYPE %s %s\n", fams[f][0], fams[f][2], fams[f][0], fams[f][1]);
+        size_t flen = strlen(fams[f][0]);
+        for (const char *l = lines.buf; l != NULL && *l != '\0';) {
+            const char *nl = strchr(l, '\n');
+            if (strncmp(l, fams[f][0], flen) == 0 && l[flen] == '{')
+                put(t, "%.*s\n", (int)(nl - l), l);
+            l = nl + 1;
+        }
+    }
+    free(lines.buf);
+}
+
+static json_t *pool_json(const vc_pool_stats_t *p)
+{
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "size", (json_int_t)p->size, "in_use",
+                     (json_int_t)p->in_use, "idle", (json_int_t)p->idle, "dials",
+                     (json_int_t)p->dials, "dial_failures", (json_int_t)p->dial_failures,
+                     "wait_timeouts", (json_int_t)p->timeouts);
+}
+
 static void render_gateway_gauges(text_t *t, gateway_t *gw, const vc_resources_t *r)
 {
+    render_pools(t, gw);
     put(t, "# HELP vc_http_inflight_requests Submissions being handled.\n"
            "# TYPE vc_http_inflight_requests gauge\nvc_http_inflight_requests %ld\n",
         vc_sem_in_use(gw->inflight));
@@ -240,6 +288,12 @@ int gateway_handle_metrics_json(struct mg_connection *conn, void *arg)
         (json_int_t)gw->cfg.max_concurrent, "detectors", detector_snapshots(gw));
     if (o == NULL)
         return gateway_send_error(conn, 500, "internal_error", "", "out of memory");
+    vc_pool_stats_t rs, ps;
+    vc_redis_pool_stats(gw->redis, &rs);
+    vc_pg_pool_stats(gw->pg, &ps);
+    json_t *pools = json_object_get(o, "pools");
+    json_object_set_new(pools, "redis", pool_json(&rs));
+    json_object_set_new(pools, "postgres", pool_json(&ps));
     int rc = gateway_send_json(conn, 200, "", o);
     json_decref(o);
     return rc;

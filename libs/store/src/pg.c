@@ -31,6 +31,16 @@ int vc_pg_opts_from_env(vc_pg_opts_t *o, size_t cap_size, char *err, size_t errl
     if (rc == 0)
         rc = vc_config_duration_ms("DB_POOL_TIMEOUT", 5000, 1, 600000, &o->pool_timeout_ms, err,
                                    errlen);
+    long long idle = 0;
+    if (rc == 0)
+        rc = vc_config_int("DB_MAX_IDLE_CONNS", 20, 0, 10000, &idle, err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("DB_CONN_MAX_LIFETIME", 3600000, 0, 86400000LL * 30,
+                                   &o->max_lifetime_ms, err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("DB_CONN_MAX_IDLE_TIME", 1800000, 0, 86400000LL * 30,
+                                   &o->max_idle_time_ms, err, errlen);
+    o->max_idle = (size_t)idle;
     o->size = (size_t)size < cap_size ? (size_t)size : cap_size;
     return rc;
 }
@@ -78,6 +88,9 @@ int vc_pg_pool_new(const vc_pg_opts_t *o, vc_pg_pool_t **out, char *err, size_t 
         free(pp);
         return vc_err(err, errlen, rc, "postgres pool: %s", vc_strerror(rc));
     }
+    vc_pool_limits_t lim = {.max_idle = o->max_idle, .max_lifetime_ms = o->max_lifetime_ms,
+                            .max_idle_time_ms = o->max_idle_time_ms};
+    vc_pool_set_limits(pp->pool, &lim);
     *out = pp;
     return 0;
 }
@@ -118,4 +131,9 @@ int vc_pg_ping(vc_pg_pool_t *pp, char *err, size_t errlen)
     PQclear(r);
     vc_pg_release(pp, c, !ok);
     return rc;
+}
+
+void vc_pg_pool_stats(vc_pg_pool_t *pp, vc_pool_stats_t *out)
+{
+    vc_pool_stats(pp->pool, out);
 }

@@ -22,6 +22,7 @@ typedef struct {
 struct vc_redis_pool {
     endpoint_t ep;
     vc_pool_t *pool;
+    int max_retries;
 };
 
 int vc_redis_opts_from_env(vc_redis_opts_t *o, char *err, size_t errlen)
@@ -40,6 +41,13 @@ int vc_redis_opts_from_env(vc_redis_opts_t *o, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_config_duration_ms("REDIS_POOL_TIMEOUT", 4000, 1, 600000, &o->pool_timeout_ms,
                                    err, errlen);
+    long long min_idle = 0, retries = 0;
+    if (rc == 0)
+        rc = vc_config_int("REDIS_MIN_IDLE_CONNS", 10, 0, 10000, &min_idle, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("REDIS_MAX_RETRIES", 3, 0, 100, &retries, err, errlen);
+    o->min_idle = (size_t)min_idle;
+    o->max_retries = (int)retries;
     o->size = (size_t)size;
     /* hiredis has one socket timeout for both directions. */
     o->io_timeout_ms = rd > wr ? rd : wr;
@@ -171,12 +179,15 @@ int vc_redis_pool_new(const vc_redis_opts_t *o, vc_redis_pool_t **out, char *err
     }
     rp->ep.dial_timeout_ms = o->dial_timeout_ms;
     rp->ep.io_timeout_ms = o->io_timeout_ms;
+    rp->max_retries = o->max_retries;
     vc_pool_ops_t ops = {.dial = redis_dial, .close = redis_close, .opaque = &rp->ep};
     int rc = vc_pool_new(o->size, o->pool_timeout_ms, &ops, &rp->pool);
     if (rc != 0) {
         free(rp);
         return rc;
     }
+    /* Best effort: a Redis that is not up yet only makes the first requests dial. */
+    vc_pool_warm(rp->pool, o->min_idle < o->size ? o->min_idle : o->size);
     *out = rp;
     return 0;
 }
@@ -203,8 +214,9 @@ void vc_redis_release(vc_redis_pool_t *rp, redisContext *ctx, int broken)
     vc_pool_release(rp->pool, ctx, broken || ctx->err != 0);
 }
 
-int vc_redis_command(vc_redis_pool_t *rp, int argc, const char **argv, const size_t *argvlen,
-                     redisReply **reply, char *err, size_t errlen)
+/* One attempt; a NULL reply (transport error) closes the connection. */
+static int command_once(vc_redis_pool_t *rp, int argc, const char **argv, const size_t *argvlen,
+                        redisReply **reply, char *err, size_t errlen)
 {
     redisContext *c = NULL;
     int rc = vc_redis_acquire(rp, &c, err, errlen);
@@ -217,6 +229,24 @@ int vc_redis_command(vc_redis_pool_t *rp, int argc, const char **argv, const siz
         return rc;
     }
     vc_redis_release(rp, c, 0);
+    *reply = r;
+    return 0;
+}
+
+int vc_redis_command(vc_redis_pool_t *rp, int argc, const char **argv, const size_t *argvlen,
+                     redisReply **reply, char *err, size_t errlen)
+{
+    /* A pooled connection may have died since its last use (Redis restarted): retry on a
+     * fresh one. Only transport errors are retried, never a Redis error reply. */
+    int rc = VC_EIO;
+    redisReply *r = NULL;
+    for (int attempt = 0; attempt <= rp->max_retries; attempt++) {
+        rc = command_once(rp, argc, argv, argvlen, &r, err, errlen);
+        if (rc != VC_EIO)
+            break;
+    }
+    if (rc != 0)
+        return rc;
     if (r->type == REDIS_REPLY_ERROR) {
         rc = vc_err(err, errlen, VC_EIO, "redis %s: %s", argv[0], r->str);
         freeReplyObject(r);
@@ -251,4 +281,9 @@ int vc_redis_connect(const vc_redis_opts_t *o, long long io_timeout_ms, redisCon
         return VC_EUNAVAIL;
     *out = c;
     return 0;
+}
+
+void vc_redis_pool_stats(vc_redis_pool_t *rp, vc_pool_stats_t *out)
+{
+    vc_pool_stats(rp->pool, out);
 }

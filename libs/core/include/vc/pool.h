@@ -15,8 +15,27 @@ typedef struct {
     void *opaque;
 } vc_pool_ops_t;
 
+/* Optional limits (0 = unlimited / none). */
+typedef struct {
+    size_t max_idle;             /* keep at most this many idle connections */
+    long long max_lifetime_ms;   /* close connections older than this when they come back */
+    long long max_idle_time_ms;  /* close idle connections unused for longer than this */
+} vc_pool_limits_t;
+
+/* Counters and state for metrics. */
+typedef struct {
+    size_t size, open, idle, in_use;
+    unsigned long long dials, dial_failures, timeouts, recycled;
+} vc_pool_stats_t;
+
 /* Creates a pool of at most size (>= 1) connections. ops is copied. */
 int vc_pool_new(size_t size, long long timeout_ms, const vc_pool_ops_t *ops, vc_pool_t **out);
+/* Sets the optional limits (call before use). */
+void vc_pool_set_limits(vc_pool_t *pool, const vc_pool_limits_t *limits);
+void vc_pool_stats(vc_pool_t *pool, vc_pool_stats_t *out);
+/* Dials up to n idle connections now (a warm pool); stops at the first failure. Returns the
+ * number dialled. */
+size_t vc_pool_warm(vc_pool_t *pool, size_t n);
 /* Closes idle connections and frees the pool. Every connection must have been released. */
 void vc_pool_free(vc_pool_t *pool);
 /* Checks out a connection. Returns 0, VC_ETIMEDOUT (all in use past the timeout) or

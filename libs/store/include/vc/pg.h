@@ -6,6 +6,8 @@
 
 #include <libpq-fe.h>
 
+#include "vc/pool.h"
+
 typedef struct vc_pg_pool vc_pg_pool_t;
 
 typedef struct {
@@ -13,6 +15,9 @@ typedef struct {
     size_t size;                   /* DB_MAX_OPEN_CONNS */
     long long connect_timeout_ms;  /* DB_CONNECT_TIMEOUT=5s */
     long long pool_timeout_ms;     /* DB_POOL_TIMEOUT=5s */
+    size_t max_idle;               /* DB_MAX_IDLE_CONNS=20 */
+    long long max_lifetime_ms;     /* DB_CONN_MAX_LIFETIME=1h */
+    long long max_idle_time_ms;    /* DB_CONN_MAX_IDLE_TIME=30m */
 } vc_pg_opts_t;
 
 /* Reads DATABASE_URL, DB_MAX_OPEN_CONNS, DB_CONNECT_TIMEOUT, DB_POOL_TIMEOUT. size is capped
@@ -28,6 +33,9 @@ void vc_pg_pool_free(vc_pg_pool_t *pool);
 int vc_pg_acquire(vc_pg_pool_t *pool, PGconn **out, char *err, size_t errlen);
 /* Returns a connection; broken != 0 (or a connection whose status is bad) is closed. */
 void vc_pg_release(vc_pg_pool_t *pool, PGconn *conn, int broken);
+
+/* Pool state and counters, for metrics. */
+void vc_pg_pool_stats(vc_pg_pool_t *pool, vc_pool_stats_t *out);
 
 /* SELECT 1 on a pooled connection. Returns 0 or a negative VC_E* with err set. */
 int vc_pg_ping(vc_pg_pool_t *pool, char *err, size_t errlen);

@@ -7,6 +7,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "vc/pool.h"
+
 typedef struct vc_redis_pool vc_redis_pool_t;
 
 typedef struct {
@@ -15,10 +17,12 @@ typedef struct {
     long long dial_timeout_ms;     /* REDIS_DIAL_TIMEOUT */
     long long io_timeout_ms;       /* max(REDIS_READ_TIMEOUT, REDIS_WRITE_TIMEOUT) */
     long long pool_timeout_ms;     /* REDIS_POOL_TIMEOUT: wait for a free connection */
+    size_t min_idle;               /* REDIS_MIN_IDLE_CONNS: dialled at start (warm pool) */
+    int max_retries;               /* REDIS_MAX_RETRIES: transport errors retried per command */
 } vc_redis_opts_t;
 
 /* Reads REDIS_URL, REDIS_POOL_SIZE, REDIS_DIAL_TIMEOUT, REDIS_READ_TIMEOUT,
- * REDIS_WRITE_TIMEOUT and REDIS_POOL_TIMEOUT into opts (url points into the environment).
+ * REDIS_WRITE_TIMEOUT, REDIS_POOL_TIMEOUT, REDIS_MIN_IDLE_CONNS and REDIS_MAX_RETRIES into opts (url points into the environment).
  * Returns 0 or VC_EINVAL naming the variable. */
 int vc_redis_opts_from_env(vc_redis_opts_t *opts, char *err, size_t errlen);
 
@@ -34,7 +38,9 @@ int vc_redis_acquire(vc_redis_pool_t *pool, redisContext **out, char *err, size_
 /* Returns a context; broken != 0 closes it (after an error its stream state is unknown). */
 void vc_redis_release(vc_redis_pool_t *pool, redisContext *ctx, int broken);
 
-/* Runs one command given as argv (binary-safe) on a pooled connection. On success *reply is
+/* Runs one command given as argv (binary-safe) on a pooled connection, retrying transport
+ * errors up to REDIS_MAX_RETRIES times on fresh connections — so only idempotent commands
+ * belong here (GET, SET, DEL, SCAN, PING…). On success *reply is
  * the reply (caller frees with freeReplyObject); a Redis error reply is returned as VC_EIO with
  * its text in err. Returns 0, VC_EIO, VC_ETIMEDOUT or VC_EUNAVAIL. */
 int vc_redis_command(vc_redis_pool_t *pool, int argc, const char **argv, const size_t *argvlen,
@@ -45,6 +51,9 @@ int vc_redis_command(vc_redis_pool_t *pool, int argc, const char **argv, const s
  * Returns 0 or VC_EINVAL/VC_EUNAVAIL with err set. Caller frees with redisFree. */
 int vc_redis_connect(const vc_redis_opts_t *opts, long long io_timeout_ms, redisContext **out,
                      char *err, size_t errlen);
+
+/* Pool state and counters, for metrics. */
+void vc_redis_pool_stats(vc_redis_pool_t *pool, vc_pool_stats_t *out);
 
 /* PING round trip. Returns 0 or a negative VC_E* code with err set. */
 int vc_redis_ping(vc_redis_pool_t *pool, char *err, size_t errlen);
