@@ -5,7 +5,10 @@
 #include <jansson.h>
 
 #include "gateway.h"
+#include "vc/apikeys.h"
+#include "vc/breaker.h"
 #include "vc/clock.h"
+#include "vc/ratelimit.h"
 #include "vc/error.h"
 
 #define HEALTH_KAFKA_TIMEOUT_MS 2000
@@ -19,6 +22,26 @@ static int add_check(json_t *checks, const char *name, int rc, int64_t t0, const
         json_object_set_new(o, "error", json_string(err[0] ? err : vc_strerror(rc)));
     json_object_set_new(checks, name, o);
     return rc == 0;
+}
+
+/* Reports the circuit breakers (rate limiter's Redis, API keys' PostgreSQL, result store's
+ * Redis): an open breaker means requests are being served by a fallback. */
+static int add_breakers(json_t *checks, gateway_t *gw)
+{
+    vc_ratelimit_stats_t rl;
+    vc_apikeys_stats_t ak;
+    vc_breaker_stats_t rs;
+    vc_ratelimit_stats(gw->ratelimit, &rl);
+    vc_apikeys_stats(gw->apikeys, &ak);
+    vc_breaker_stats(gw->redis_breaker, &rs);
+    json_t *o = json_pack("{s:s, s:s, s:s}", "rate_limiter_redis",
+                          vc_breaker_state_name((vc_breaker_state_t)rl.breaker_state),
+                          "api_keys_postgres",
+                          vc_breaker_state_name((vc_breaker_state_t)ak.breaker_state),
+                          "result_store_redis", vc_breaker_state_name(rs.state));
+    json_object_set_new(checks, "breakers", o);
+    return rl.breaker_state == VC_BREAKER_CLOSED && ak.breaker_state == VC_BREAKER_CLOSED &&
+           rs.state == VC_BREAKER_CLOSED;
 }
 
 /* ok: everything answers. degraded: Kafka answers (submissions are accepted) but Redis or
@@ -39,7 +62,10 @@ int gateway_handle_health(struct mg_connection *conn, void *arg)
     int krc = vc_producer_check(gw->producer, gw->cfg.kafka.topic_requests,
                                 HEALTH_KAFKA_TIMEOUT_MS, err, sizeof(err));
     int kafka_ok = add_check(checks, "kafka", krc, t0, err);
-    const char *status = !kafka_ok ? "down" : (redis_ok && pg_ok) ? "ok" : "degraded";
+    int breakers_ok = add_breakers(checks, gw);
+    const char *status = !kafka_ok                             ? "down"
+                         : (redis_ok && pg_ok && breakers_ok) ? "ok"
+                                                               : "degraded";
     json_t *o = json_pack("{s:s, s:o, s:o, s:I, s:I}", "status", status, "checks", checks,
                           "resources", gateway_resources_json(gw), "inflight_requests",
                           (json_int_t)vc_sem_in_use(gw->inflight), "max_concurrent_requests",
