@@ -4,16 +4,28 @@
 #include "vc/config.h"
 #include "vc/error.h"
 
+#define HTTP_THREAD_HEADROOM 16
+
 static int load_http(gateway_config_t *c, char *err, size_t errlen)
 {
     int rc = vc_config_str("HTTP_HOST", "127.0.0.1", &c->host, err, errlen);
     if (rc == 0)
         rc = vc_config_int("HTTP_PORT", 8080, 1, 65535, &c->port, err, errlen);
     if (rc == 0)
-        rc = vc_config_int("HTTP_THREADS", 64, 1, 4096, &c->threads, err, errlen);
-    if (rc == 0)
-        rc = vc_config_int("MAX_CONCURRENT_REQUESTS", 1000, 1, 1000000, &c->max_concurrent, err,
+        rc = vc_config_int("MAX_CONCURRENT_REQUESTS", 1000, 1, 100000, &c->max_concurrent, err,
                            errlen);
+    /* civetweb serves one connection per worker thread. With fewer threads than the
+     * concurrency limit the limit could never be reached and excess clients would queue in
+     * the kernel instead of getting a prompt 503; the headroom keeps threads free to answer
+     * 503s, /health and /metrics while the limit is reached. */
+    if (rc == 0)
+        rc = vc_config_int("HTTP_THREADS", c->max_concurrent + HTTP_THREAD_HEADROOM, 2, 100000,
+                           &c->threads, err, errlen);
+    if (rc == 0 && c->threads <= c->max_concurrent)
+        rc = vc_err(err, errlen, VC_EINVAL,
+                    "HTTP_THREADS=%lld: must exceed MAX_CONCURRENT_REQUESTS=%lld (threads "
+                    "answer the 503s beyond the limit)",
+                    c->threads, c->max_concurrent);
     if (rc == 0)
         rc = vc_config_bytes("MAX_BODY_BYTES", 16LL << 20, 1024, 1LL << 30, &c->max_body, err,
                              errlen);
