@@ -22,9 +22,10 @@ VC_ROOT=${VC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 VC_PACKAGES=(
 	build-essential cmake pkg-config git
 	librdkafka-dev libpq-dev libhiredis-dev libmsgpack-dev libcivetweb-dev libjansson-dev
-	libsndfile1-dev libfftw3-dev libcurl4-openssl-dev libsoxr-dev libssl-dev
+	libsndfile1-dev libfftw3-dev libcurl4-openssl-dev libsoxr-dev libssl-dev libjsmn-dev libcjson-dev
 	libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 	redis-server postgresql kcat sox curl
+	libyaml-dev libjson-validator-perl prometheus
 )
 
 VC__STARTED=() # "pid:PIDFILE" or "pg:DIR", in start order
@@ -386,6 +387,41 @@ vc_stop_postgres() {
 		vc__log "postgres: pg_ctl stop failed; signalling"
 	fi
 	vc_stop_pidfile "$pidf" "$timeout"
+}
+
+# vc_postgres_ctl DIR PORT stop|start [FSYNC]: stops, or starts again, a cluster that
+# vc_start_postgres started in DIR on PORT, for fault tests (PostgreSQL down mid-load; tests/run
+# exports it as VC_TEST_PG_CTL). Keeps the PID file current, so vc_stop_started still stops a
+# cluster the test restarted, and finds nothing to do for one it left stopped.
+vc_postgres_ctl() {
+	local usage='usage: vc_postgres_ctl DIR PORT stop|start [on|off]'
+	local dir=${1:?$usage} port=${2:?$usage} action=${3:?$usage} fsync=${4:-off}
+	local bindir pidf logf pid sock sockopt
+	bindir=$(vc__pg_bindir) || return 1
+	pidf=$(vc__pidfile postgres "$dir")
+	logf=$(vc__logfile postgres "$dir")
+	case $action in
+	stop)
+		vc__log "postgres: stopping (fault test)"
+		vc__as_pg "$bindir/pg_ctl" -D "$dir/pgdata" stop -m fast -w -t 30 >>"$logf" 2>&1
+		;;
+	start)
+		sock=$dir/pgsock
+		sockopt="-k '$sock'"
+		((${#sock} <= 90)) || sockopt="-k ''"
+		vc__log "postgres: starting again on 127.0.0.1:$port (fault test)"
+		# shellcheck disable=SC2094
+		vc__as_pg "$bindir/pg_ctl" -D "$dir/pgdata" -l "$logf" -w -t 60 \
+			-o "-c listen_addresses=127.0.0.1 -p $port $sockopt -c fsync=$fsync" \
+			start >>"$logf" 2>&1 || return 1
+		pid=$(head -n 1 "$dir/pgdata/postmaster.pid" 2>/dev/null) || pid=''
+		[[ $pid =~ ^[0-9]+$ ]] && vc__write_pidfile "$pidf" "$pid" postgres
+		;;
+	*)
+		vc__err "$usage"
+		return 1
+		;;
+	esac
 }
 
 # vc_start_service NAME DIR CMD...: runs CMD in the background with the current environment;

@@ -45,6 +45,18 @@ void intake_parse_json(gateway_t *gw, json_t *obj, const char *tenant, const cha
         finalize(it, tenant, trace_id);
 }
 
+void intake_parse_jbody(gateway_t *gw, const vc_json_body_t *body, int batch, size_t i,
+                        const char *tenant, const char *trace_id, intake_item_t *it)
+{
+    vc_api_error_t e;
+    memset(it, 0, sizeof(*it));
+    if (vc_json_body_item(body, batch, i, gw->max_media, (size_t)gw->cfg.max_metadata, &it->jr,
+                          &e) != 0)
+        item_fail(it, e.status, e.code, e.message);
+    else
+        finalize(it, tenant, trace_id);
+}
+
 void intake_parse_msgpack(gateway_t *gw, const vc_msgpack_body_t *body, size_t i,
                           const char *tenant, const char *trace_id, intake_item_t *it)
 {

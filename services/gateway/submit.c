@@ -23,7 +23,7 @@
 typedef struct {
     char *raw;              /* the bytes read; msgpack items borrow media from it */
     size_t len;
-    json_t *json;           /* application/json */
+    vc_json_body_t *json;   /* application/json (media decoded straight from raw) */
     vc_msgpack_body_t *mp;  /* application/msgpack */
 } body_t;
 
@@ -35,7 +35,7 @@ static int ctype_is(const char *ctype, const char *want)
 
 static void body_free(body_t *b)
 {
-    json_decref(b->json);
+    vc_json_body_close(b->json);
     vc_msgpack_body_close(b->mp);
     free(b->raw);
 }
@@ -51,12 +51,11 @@ static int body_parse(struct mg_connection *conn, body_t *b, int msgpack, int *s
                                      e.code ? e.code : "internal_error", "", "%s", e.message);
         return -1;
     }
-    json_error_t jerr;
-    b->json = json_loadb(b->raw, b->len, JSON_REJECT_DUPLICATES, &jerr);
-    if (b->json != NULL)
+    vc_api_error_t e;
+    if (vc_json_body_open(b->raw, b->len, &b->json, &e) == 0)
         return 0;
-    *status = gateway_send_error(conn, 400, "invalid_json", "", "line %d, column %d: %s",
-                                 jerr.line, jerr.column, jerr.text);
+    *status = gateway_send_error(conn, e.status ? e.status : 500,
+                                 e.code ? e.code : "internal_error", "", "%s", e.message);
     return -1;
 }
 
@@ -102,11 +101,8 @@ static long body_items(const body_t *b, int batch)
             return -1;
         return (long)vc_msgpack_body_count(b->mp);
     }
-    if (!batch)
-        return json_is_object(b->json) ? 1 : -1;
     /* API v1: {"requests":[...]}; the original API: a bare array. */
-    json_t *list = json_is_array(b->json) ? b->json : json_object_get(b->json, "requests");
-    return json_is_array(list) ? (long)json_array_size(list) : -1;
+    return vc_json_body_count(b->json, batch);
 }
 
 static void body_item(gateway_t *gw, const body_t *b, int batch, size_t i,
@@ -116,18 +112,7 @@ static void body_item(gateway_t *gw, const body_t *b, int batch, size_t i,
         intake_parse_msgpack(gw, b->mp, i, ctx->tenant, ctx->trace_id, it);
         return;
     }
-    json_t *obj = b->json;
-    if (batch)
-        obj = json_array_get(json_is_array(b->json) ? b->json : json_object_get(b->json, "requests"),
-                             i);
-    if (json_is_object(obj)) {
-        intake_parse_json(gw, obj, ctx->tenant, ctx->trace_id, it);
-        return;
-    }
-    memset(it, 0, sizeof(*it));
-    it->status = 400;
-    it->code = "invalid_request";
-    snprintf(it->message, sizeof(it->message), "request: expected an object");
+    intake_parse_jbody(gw, b->json, batch, i, ctx->tenant, ctx->trace_id, it);
 }
 
 /* Answers a single accepted item, waiting for its result first when asked to. */

@@ -48,7 +48,7 @@ static json_t *member(json_t *obj, const char *key)
 /* Exact decoded size of a base64 text (whitespace skipped, '=' padding subtracted), computed
  * without decoding, so an oversized upload is refused before anything is allocated. For text
  * that is not valid base64 it is an estimate; the decoder then refuses it. */
-static size_t b64_decoded_size(const char *s, size_t n)
+size_t vc_wire__b64_decoded_size(const char *s, size_t n)
 {
     size_t chars = 0, pad = 0;
     for (size_t i = 0; i < n; i++) {
@@ -69,7 +69,7 @@ static int decode_media(json_t *str, const char *key, size_t max, uint8_t **buf,
 {
     const char *s = json_string_value(str);
     size_t n = json_string_length(str);
-    size_t size = b64_decoded_size(s, n);
+    size_t size = vc_wire__b64_decoded_size(s, n);
     if (size > max)
         return fail_with(e, 413, "payload_too_large", "%s: decoded media is larger than %zu bytes",
                          key, max);

@@ -19,4 +19,8 @@ typedef struct {
 int vc_wire__request_parse(json_t *obj, const vc_wire__premedia_t *pre, size_t max_media_bytes,
                            size_t max_metadata_bytes, vc_json_request_t *jr, vc_api_error_t *e);
 
+/* Exact decoded size of base64 text (whitespace skipped, padding subtracted), computed without
+ * decoding, so oversized media are refused before anything is allocated. */
+size_t vc_wire__b64_decoded_size(const char *s, size_t n);
+
 #endif
