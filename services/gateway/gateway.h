@@ -75,7 +75,11 @@ int gateway_handle_metrics_json(struct mg_connection *conn, void *gw);
 json_t *gateway_resources_json(gateway_t *gw);
 
 /* Response helpers (http.c). */
-void gateway_count_status(gateway_t *gw, int status);
+void gateway_count_status(gateway_t *gw, const char *route, int status);
+/* Any route not served: a JSON 404 like every other error. */
+int gateway_handle_not_found(struct mg_connection *conn, void *gw);
+/* Answers 405 (returning its status) unless the method is GET or HEAD (returning 0). */
+int gateway_only_get(struct mg_connection *conn);
 /* Sends a complete response with a body; extra_headers is "" or CRLF-terminated lines. */
 int gateway_send(struct mg_connection *conn, int status, const char *content_type,
                  const char *extra_headers, const void *body, size_t len);

@@ -50,6 +50,9 @@ static int add_breakers(json_t *checks, gateway_t *gw)
 int gateway_handle_health(struct mg_connection *conn, void *arg)
 {
     gateway_t *gw = arg;
+    int refused = gateway_only_get(conn);
+    if (refused != 0)
+        return refused;
     json_t *checks = json_object();
     char err[512] = "";
     int64_t t0 = vc_clock_mono_ns();

@@ -33,6 +33,24 @@ static const char *reason_phrase(int status)
     }
 }
 
+/* The route template of a request, for per-route counters (ids never become label values). */
+static const char *route_of(const struct mg_connection *conn)
+{
+    const char *u = mg_get_request_info(conn)->local_uri;
+    static const char *const fixed[] = {"/v1/detections", "/v1/detections/batch", "/detect",
+                                        "/detect/batch", "/health", "/metrics", "/metrics.json"};
+    for (size_t i = 0; u != NULL && i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        if (strcmp(u, fixed[i]) == 0)
+            return fixed[i];
+    if (u != NULL && strncmp(u, "/v1/detections/", 15) == 0) {
+        const char *slash = strchr(u + 15, '/');
+        return slash == NULL ? "/v1/detections/{id}"
+               : strcmp(slash, "/feedback") == 0 ? "/v1/detections/{id}/feedback"
+                                                 : "other";
+    }
+    return "other";
+}
+
 int gateway_send(struct mg_connection *conn, int status, const char *content_type,
                  const char *extra_headers, const void *body, size_t len)
 {
@@ -44,9 +62,10 @@ int gateway_send(struct mg_connection *conn, int status, const char *content_typ
               "%s%s\r\n",
               status, reason_phrase(status), content_type, len, gateway_access_headers(conn),
               extra_headers != NULL ? extra_headers : "");
-    if (len > 0)
+    /* HEAD gets the headers (Content-Length included) but never a body. */
+    if (len > 0 && strcmp(mg_get_request_info(conn)->request_method, "HEAD") != 0)
         mg_write(conn, body, len);
-    gateway_count_status(mg_get_user_data(mg_get_context(conn)), status);
+    gateway_count_status(mg_get_user_data(mg_get_context(conn)), route_of(conn), status);
     return status;
 }
 
@@ -77,15 +96,17 @@ int gateway_send_error(struct mg_connection *conn, int status, const char *code,
     return rc;
 }
 
-void gateway_count_status(gateway_t *gw, int status)
+void gateway_count_status(gateway_t *gw, const char *route, int status)
 {
     if (gw == NULL || gw->metrics == NULL)
         return;
     if (status >= 100 && status < 600)
         atomic_fetch_add(&gw->responses[status - 100], 1);
-    char name[64];
-    snprintf(name, sizeof(name), "vc_http_responses_total{code=\"%d\"}", status);
-    vc_counter_t *c = vc_metrics_counter(gw->metrics, name, "HTTP responses by status code.");
+    char name[128];
+    snprintf(name, sizeof(name), "vc_http_responses_total{route=\"%s\",code=\"%d\"}", route,
+             status);
+    vc_counter_t *c =
+        vc_metrics_counter(gw->metrics, name, "HTTP responses by route and status code.");
     if (c != NULL)
         vc_counter_add(c, 1);
 }
@@ -129,4 +150,19 @@ int gateway_read_body(struct mg_connection *conn, size_t max, char **body, size_
     *body = buf;
     *len = (size_t)got;
     return 0;
+}
+
+int gateway_handle_not_found(struct mg_connection *conn, void *gw)
+{
+    (void)gw;
+    return gateway_send_error(conn, 404, "not_found", "", "no such route");
+}
+
+int gateway_only_get(struct mg_connection *conn)
+{
+    const char *m = mg_get_request_info(conn)->request_method;
+    if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+        return 0;
+    return gateway_send_error(conn, 405, "method_not_allowed", "Allow: GET, HEAD\r\n",
+                              "use GET");
 }

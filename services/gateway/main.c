@@ -54,6 +54,7 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
     mg_set_request_handler(gw->http, "/health$", gateway_handle_health, gw);
     mg_set_request_handler(gw->http, "/metrics$", gateway_handle_metrics, gw);
     mg_set_request_handler(gw->http, "/metrics.json$", gateway_handle_metrics_json, gw);
+    mg_set_request_handler(gw->http, "/", gateway_handle_not_found, gw); /* everything else */
     return 0;
 }
 

@@ -215,6 +215,9 @@ static void render_gateway_gauges(text_t *t, gateway_t *gw, const vc_resources_t
 int gateway_handle_metrics(struct mg_connection *conn, void *arg)
 {
     gateway_t *gw = arg;
+    int refused = gateway_only_get(conn);
+    if (refused != 0)
+        return refused;
     char *own = NULL;
     size_t own_len = 0;
     if (vc_metrics_render_prometheus(gw->metrics, &own, &own_len) != 0)
@@ -274,6 +277,9 @@ static json_t *requests_json(gateway_t *gw)
 int gateway_handle_metrics_json(struct mg_connection *conn, void *arg)
 {
     gateway_t *gw = arg;
+    int refused = gateway_only_get(conn);
+    if (refused != 0)
+        return refused;
     char ts[32];
     vc_clock_format_rfc3339(vc_clock_wall_ms(), ts, sizeof(ts));
     const vc_histogram_t *h = gw->m_submit_latency;

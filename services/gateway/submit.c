@@ -190,7 +190,8 @@ static int reply_batch(struct mg_connection *conn, intake_item_t *items, size_t 
     }
     json_t *body = json_pack("{s:o, s:I, s:I}", "items", arr, "accepted", (json_int_t)accepted,
                              "rejected", (json_int_t)(n - accepted));
-    int rc = gateway_send_json(conn, batch_status(items, n, accepted), "", body);
+    int status = batch_status(items, n, accepted);
+    int rc = gateway_send_json(conn, status, status == 503 ? RETRY_AFTER : "", body);
     json_decref(body);
     return rc;
 }

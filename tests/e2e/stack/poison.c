@@ -58,7 +58,9 @@ static json_t *final_state(const char *suffix)
 {
     char url[256];
     snprintf(url, sizeof(url), "%s/v1/detections/%s%s?wait=30", e.base_url, e.id_prefix, suffix);
-    for (int i = 0; i < 8; i++) {
+    /* 404 until the detector has stored it (it may still be joining the group): poll up to
+     * 90 s; once it exists, long-poll. */
+    for (int i = 0; i < 180; i++) {
         char *resp = NULL;
         long st = vc_test_http("GET", url, NULL, NULL, 0, &resp);
         json_t *o = st == 200 ? json_loads(resp, 0, NULL) : NULL;
