@@ -87,7 +87,8 @@ int main(void)
     vc_test_api_key = key;
 
     char *text = metrics_with_detector(&e);
-    ASSERT(strstr(text, "vc_http_responses_total{code=\"202\"} 6") != NULL);
+    ASSERT(strstr(text, "vc_http_responses_total{route=\"/v1/detections\",code=\"202\"} 6") !=
+           NULL);
     ASSERT(strstr(text, "# TYPE vc_detector_detection_seconds summary") != NULL);
     promtool_check(text);
     free(text);

@@ -196,7 +196,7 @@ int main(void)
                          N_UNAUTHORIZED + N_NOT_FOUND, 20),
               N_UNAUTHORIZED + N_NOT_FOUND);
     /* Prometheus scraped /metrics itself: 200 responses are counted and rising. */
-    r = query("vc_http_responses_total{job=\"" JOB "\",code=\"200\"}");
+    r = query("vc_http_responses_total{job=\"" JOB "\",route=\"/metrics\",code=\"200\"}");
     ASSERT(single_value(r) >= 1);
     json_decref(r);
 
