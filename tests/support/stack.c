@@ -310,3 +310,27 @@ void vc_test_revoke_key(const char *pg, long long id)
         VC_TEST_FAIL("revoke key: %s", err);
     PQfinish(c);
 }
+
+void vc_test_start_gateway(vc_proc_t *p, char *base, size_t cap, const char *redis,
+                           const char *pg, const char *kafka, const char *const *extra)
+{
+    int port = vc_test_free_port();
+    snprintf(base, cap, "http://127.0.0.1:%d", port);
+    char e[4][600];
+    snprintf(e[0], sizeof(e[0]), "HTTP_PORT=%d", port);
+    snprintf(e[1], sizeof(e[1]), "REDIS_URL=%s", redis);
+    snprintf(e[2], sizeof(e[2]), "DATABASE_URL=%s", pg);
+    snprintf(e[3], sizeof(e[3]), "KAFKA_BROKERS=%s", kafka);
+    const char *env[40] = {e[0], e[1], e[2], e[3]};
+    size_t k = 4;
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && k + 1 < 40; i++)
+        env[k++] = extra[i];
+    env[k] = NULL;
+    vc_test_spawn(p, "gateway", "vc-gateway", env);
+    char health[128];
+    snprintf(health, sizeof(health), "%s/health", base);
+    if (!vc_test_wait_http_ok(health, 60)) {
+        vc_test_print_log(p, 40);
+        VC_TEST_FAIL("gateway never became healthy");
+    }
+}

@@ -26,6 +26,13 @@ void vc_test_spawn(vc_proc_t *p, const char *name, const char *bin, const char *
 void vc_test_spawn_argv(vc_proc_t *p, const char *name, const char *path,
                         char *const *argv, const char *const *env);
 
+/* Starts vc-gateway on a free loopback port against the given Redis URL, PostgreSQL URL and
+ * Kafka bootstrap list, plus `extra` "K=V" settings (NULL-terminated, may be NULL), and waits
+ * up to 60 s for /health to answer 200 (fails the test otherwise). Writes
+ * "http://127.0.0.1:PORT" into base. */
+void vc_test_start_gateway(vc_proc_t *p, char *base, size_t cap, const char *redis,
+                           const char *pg, const char *kafka, const char *const *extra);
+
 /* Sends SIGTERM and waits up to timeout_s for exit; returns the exit status (or -1 when it
  * had to be killed, or 128+signal when a signal ended it). */
 int vc_test_stop(vc_proc_t *p, int timeout_s);

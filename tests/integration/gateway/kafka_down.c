@@ -55,23 +55,12 @@ int main(void)
     atexit(restore_brokers);
     signal(SIGABRT, on_abort);
 
-    int port = vc_test_free_port();
-    snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-    char e_port[32], e_redis[256], e_pg[256], e_kafka[512];
-    snprintf(e_port, sizeof(e_port), "HTTP_PORT=%d", port);
-    snprintf(e_redis, sizeof(e_redis), "REDIS_URL=%s", redis);
-    snprintf(e_pg, sizeof(e_pg), "DATABASE_URL=%s", pg);
-    snprintf(e_kafka, sizeof(e_kafka), "KAFKA_BROKERS=%s", kafka);
     /* Auth is not the subject here: AUTH_MODE=off (allowed on loopback). */
-    const char *env[] = {e_port, e_redis, e_pg, e_kafka, "KAFKA_DELIVERY_TIMEOUT_MS=3000",
-                         "AUTH_MODE=off", "RATE_LIMIT_PER_MINUTE=100000", NULL};
-    vc_test_spawn(&gateway, "gateway", "vc-gateway", env);
+    const char *extra[] = {"KAFKA_DELIVERY_TIMEOUT_MS=3000", "AUTH_MODE=off",
+                           "RATE_LIMIT_PER_MINUTE=100000", NULL};
+    vc_test_start_gateway(&gateway, base, sizeof(base), redis, pg, kafka, extra);
     char health[128];
     snprintf(health, sizeof(health), "%s/health", base);
-    if (!vc_test_wait_http_ok(health, 60)) {
-        vc_test_print_log(&gateway, 40);
-        VC_TEST_FAIL("gateway never became healthy");
-    }
     char *resp = NULL;
     ASSERT_EQ(submit(&resp), 202);
     free(resp);

@@ -81,23 +81,12 @@ int main(void)
     snprintf(body, sizeof(body), "{\"detection_type\":\"audio\",\"audio_data\":\"%s\"}", b64);
     free(wav);
 
-    int port = vc_test_free_port();
-    snprintf(base, sizeof(base), "http://127.0.0.1:%d", port);
-    char e_port[32], e_redis[64], e_pg[256], e_kafka[512];
-    snprintf(e_port, sizeof(e_port), "HTTP_PORT=%d", port);
-    snprintf(e_redis, sizeof(e_redis), "REDIS_URL=redis://127.0.0.1:%d/0", redis_port);
-    snprintf(e_pg, sizeof(e_pg), "DATABASE_URL=%s", pg);
-    snprintf(e_kafka, sizeof(e_kafka), "KAFKA_BROKERS=%s", kafka);
-    const char *env[] = {e_port, e_redis, e_pg, e_kafka, "RATE_LIMIT_PER_IP_PER_MINUTE=100000",
-                         "RATE_LIMIT_BREAKER_COOLDOWN=1s", "REDIS_BREAKER_COOLDOWN=1s",
-                         "REDIS_DIAL_TIMEOUT=500ms", "RATE_LIMIT_WINDOW=60s", NULL};
-    vc_test_spawn(&gateway, "gateway", "vc-gateway", env);
-    char hurl[128];
-    snprintf(hurl, sizeof(hurl), "%s/health", base);
-    if (!vc_test_wait_http_ok(hurl, 60)) {
-        vc_test_print_log(&gateway, 40);
-        VC_TEST_FAIL("gateway never became healthy");
-    }
+    char redis_url[64];
+    snprintf(redis_url, sizeof(redis_url), "redis://127.0.0.1:%d/0", redis_port);
+    const char *extra[] = {"RATE_LIMIT_PER_IP_PER_MINUTE=100000", "RATE_LIMIT_BREAKER_COOLDOWN=1s",
+                           "REDIS_BREAKER_COOLDOWN=1s", "REDIS_DIAL_TIMEOUT=500ms",
+                           "RATE_LIMIT_WINDOW=60s", NULL};
+    vc_test_start_gateway(&gateway, base, sizeof(base), redis_url, pg, kafka, extra);
 
     ASSERT_EQ(accepted_until_limited(5), 5); /* the shared (Redis) limit */
 
