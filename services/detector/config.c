@@ -32,9 +32,10 @@ static int load_instance(detector_config_t *cfg, char *err, size_t errlen)
         return rc;
     if (id == NULL || *id == '\0')
         return instance_default(cfg->instance_id, sizeof(cfg->instance_id));
-    if (strlen(id) >= sizeof(cfg->instance_id))
+    /* Workers append "-w<N>" (up to 5 bytes) to the supervisor's id. */
+    if (strlen(id) + 5 >= sizeof(cfg->instance_id))
         return vc_err(err, errlen, VC_EINVAL, "INSTANCE_ID: longer than %zu bytes",
-                      sizeof(cfg->instance_id) - 1);
+                      sizeof(cfg->instance_id) - 6);
     memcpy(cfg->instance_id, id, strlen(id) + 1);
     return 0;
 }
@@ -64,9 +65,57 @@ static int load_limits(detector_config_t *cfg, char *err, size_t errlen)
     return rc;
 }
 
+/* Supervisor, HTTP, deadline and crash settings. */
+static int load_process(detector_config_t *cfg, char *err, size_t errlen)
+{
+    long long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int rc = vc_config_int("PROCESS_POOL_SIZE", cores > 0 ? cores : 1, 1, 256, &cfg->processes,
+                           err, errlen);
+    if (rc == 0)
+        rc = vc_config_str("DETECTOR_HTTP_HOST", "127.0.0.1", &cfg->http_host, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("DETECTOR_HTTP_PORT", 0, 0, 65535, &cfg->http_port, err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("DETECTION_DEADLINE", 60000, 100, 86400000LL,
+                                   &cfg->deadline_ms, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("DETECTOR_MAX_CRASHES", 3, 1, 100, &cfg->max_crashes, err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("DETECTOR_DRAIN_TIMEOUT", 30000, 1000, 3600000,
+                                   &cfg->drain_timeout_ms, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("RESOURCE_WARN_PERCENT", 80, 1, 100, &cfg->warn_percent, err, errlen);
+    return rc;
+}
+
+/* Test hooks exist only with DETECTOR_TEST_HOOKS=1: a production configuration that names
+ * one by mistake stops start-up instead of crashing or slowing workers. */
+static int load_test_hooks(detector_config_t *cfg, char *err, size_t errlen)
+{
+    int hooks = 0;
+    int rc = vc_config_bool("DETECTOR_TEST_HOOKS", 0, &hooks, err, errlen);
+    if (rc == 0)
+        rc = vc_config_str("DETECTOR_CRASH_ON_ID_PREFIX", NULL, &cfg->crash_prefix, err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("DETECTOR_TEST_ANALYSIS_DELAY", 0, 0, 3600000,
+                                   &cfg->test_delay_ms, err, errlen);
+    if (rc != 0 || hooks)
+        return rc;
+    if (cfg->crash_prefix != NULL && *cfg->crash_prefix != '\0')
+        return vc_err(err, errlen, VC_EINVAL,
+                      "DETECTOR_CRASH_ON_ID_PREFIX: a test hook, refused unless "
+                      "DETECTOR_TEST_HOOKS=1");
+    if (cfg->test_delay_ms > 0)
+        return vc_err(err, errlen, VC_EINVAL,
+                      "DETECTOR_TEST_ANALYSIS_DELAY: a test hook, refused unless "
+                      "DETECTOR_TEST_HOOKS=1");
+    return 0;
+}
+
 int detector_config_load(detector_config_t *cfg, char *err, size_t errlen)
 {
     memset(cfg, 0, sizeof(*cfg));
+    cfg->status_fd = -1;
     int rc = load_log_level(cfg, err, errlen);
     if (rc == 0)
         rc = load_instance(cfg, err, errlen);
@@ -74,6 +123,10 @@ int detector_config_load(detector_config_t *cfg, char *err, size_t errlen)
         rc = vc_config_str("KAFKA_GROUP_ID", "vc-detectors", &cfg->group_id, err, errlen);
     if (rc == 0)
         rc = load_limits(cfg, err, errlen);
+    if (rc == 0)
+        rc = load_process(cfg, err, errlen);
+    if (rc == 0)
+        rc = load_test_hooks(cfg, err, errlen);
     if (rc == 0)
         rc = vc_kafka_config_from_env(&cfg->kafka, err, errlen);
     if (rc == 0)

@@ -24,10 +24,14 @@ void detector_on_rebalance(void *opaque, int assigned,
                            const rd_kafka_topic_partition_list_t *parts)
 {
     detector_t *d = opaque;
+    d->joined = 1;
+    d->partitions = assigned ? parts->cnt : 0;
     if (assigned) {
-        /* Newly assigned partitions start unpaused; keep back-pressure consistent. */
-        if (d->paused)
-            vc_consumer_pause_all(d->consumer, 1);
+        /* librdkafka keeps a partition's pause flag across a revoke and re-assignment
+         * (confluentinc/librdkafka#1849), so a partition paused under back-pressure before a
+         * rebalance would come back paused after it while we believe we are not: set every
+         * assigned partition to our state explicitly, resuming as well as pausing. */
+        vc_consumer_pause_all(d->consumer, d->paused);
         return;
     }
     /* Before giving partitions up, let their running work finish (bounded well below the

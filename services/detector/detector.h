@@ -1,13 +1,17 @@
 #ifndef VC_DETECTOR_H
 #define VC_DETECTOR_H
-/* vc-detector: a consumer-group member that analyses detection requests.
+/* vc-detector: a supervisor process (supervisor.c) that runs PROCESS_POOL_SIZE worker
+ * processes, each a consumer-group member that analyses detection requests.
  *
- * Threads: the main thread owns the consumer, the offset tracker and the pause state (the
- * actor); pool threads run jobs (decode, analyse, persist) and post each finished job back to
- * the main thread through `done`, which alone stores offsets. */
+ * Worker threads: the main thread owns the consumer, the offset tracker and the pause state
+ * (the actor); pool threads run jobs (decode, analyse, persist) and post each finished job back
+ * to the main thread through `done`, which alone stores offsets. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <sys/types.h>
 
+#include "vc/breaker.h"
 #include "vc/consumer.h"
 #include "vc/detect.h"
 #include "vc/log.h"
@@ -33,7 +37,23 @@ typedef struct {
     long long revoke_grace_ms; /* DETECTOR_REVOKE_GRACE=min(5s, session/2): finish on revoke */
     vc_log_level_t log_level;
     vc_audio_opts_t audio;   /* MAX_AUDIO_SECONDS=600, MAX_AUDIO_CHANNELS=8 */
+    long long processes;     /* PROCESS_POOL_SIZE=cores: worker processes of a supervisor */
+    const char *http_host;   /* DETECTOR_HTTP_HOST=127.0.0.1 */
+    long long http_port;     /* DETECTOR_HTTP_PORT=0: /health + /metrics off */
+    long long deadline_ms;   /* DETECTION_DEADLINE=60s: longer analyses fail */
+    long long max_crashes;   /* DETECTOR_MAX_CRASHES=3: then the message is dead-lettered */
+    long long drain_timeout_ms; /* DETECTOR_DRAIN_TIMEOUT=30s: SIGTERM to SIGKILL of workers */
+    long long warn_percent;  /* RESOURCE_WARN_PERCENT=80 */
+    /* Test hooks, refused unless DETECTOR_TEST_HOOKS=1 (see docs/operations.md). */
+    const char *crash_prefix;   /* DETECTOR_CRASH_ON_ID_PREFIX: abort() on matching ids */
+    long long test_delay_ms;    /* DETECTOR_TEST_ANALYSIS_DELAY: sleep inside each analysis */
+    /* Worker processes only (from the supervisor's command line). */
+    int worker_index;        /* 1-based; 0 when not a worker */
+    int status_fd;           /* SOCK_SEQPACKET to the supervisor, -1 when none */
 } detector_config_t;
+
+/* The fd a worker process inherits its status socket on. */
+#define DETECTOR_STATUS_FD 3
 
 typedef struct {
     detector_config_t cfg;
@@ -52,6 +72,20 @@ typedef struct {
     vc_counter_t *m_consumed;
     vc_counter_t *m_completed, *m_failed, *m_dlq, *m_store_retries;
     vc_histogram_t *m_latency;
+    vc_counter_t *m_crash_dlq, *m_deadline;
+    vc_breaker_t *pg_breaker, *redis_breaker; /* around the result writes (job.c) */
+    int joined;     /* main thread: the group has assigned us (possibly nothing) */
+    int partitions; /* main thread: partitions currently assigned */
+    /* Crash isolation gate (guard.c): messages that already interrupted a worker are
+     * analysed alone, so a crash is blamed on them only. @locks gate_lock. */
+    pthread_mutex_t gate_lock;
+    pthread_cond_t gate_cond;
+    int gate_shared, gate_waiting, gate_exclusive;
+    /* Monotonic ms at which each pool thread's running analysis began (0 idle); the main
+     * thread reports the oldest to the supervisor, which kills a stuck worker. */
+    _Atomic int64_t *analysing_since;
+    atomic_int next_slot;
+    int gate_ready;
 } detector_t;
 
 /* One message in flight. Owned by the pool thread while it runs, then by the main thread. */
@@ -59,13 +93,45 @@ typedef struct {
     detector_t *d;
     rd_kafka_message_t *msg;
     int committable; /* 1 when the message's effect is durable (result stored or dead-lettered) */
+    char crash_reason[160]; /* set: the message interrupted workers too often; not analysed */
 } job_t;
+
+/* The crash guard of one message (guard.c). */
+typedef struct {
+    char key[320];  /* vc:attempts:{group}:{topic}:{partition}:{offset} */
+    int exclusive;  /* holds the gate alone */
+    long long prior; /* earlier attempts that never finished (crashes, kills) */
+} detector_guard_t;
 
 /* Set by SIGTERM/SIGINT; every loop and retry checks it. */
 extern volatile sig_atomic_t detector_stopping;
 
 /* Reads the environment; on error returns VC_EINVAL with err naming the variable. */
 int detector_config_load(detector_config_t *cfg, char *err, size_t errlen);
+
+/* The supervisor: spawns and restarts workers, serves DETECTOR_HTTP_PORT, forwards SIGTERM.
+ * Returns the process exit status. */
+int detector_supervisor_main(const detector_config_t *cfg);
+
+/* A worker process: runs one consumer-group member until SIGTERM. Returns the exit status. */
+int detector_worker_main(detector_config_t *cfg, pid_t parent);
+
+/* Pool thread: sleeps a jittered, exponentially growing retry pause (not synchronisation). */
+void detector_backoff(int attempt);
+
+/* Pool thread: counts an attempt of job's message in Redis and takes the crash gate (alone
+ * when the message interrupted a worker before). Returns 0 with g->prior set, or VC_ECLOSED
+ * when stopping before Redis answered. On 0 the caller must call detector_guard_leave. */
+int detector_guard_enter(detector_t *d, const rd_kafka_message_t *m, detector_guard_t *g);
+/* Pool thread: forgets the attempt (the message finished, for better or worse) and releases
+ * the gate. */
+void detector_guard_leave(detector_t *d, detector_guard_t *g);
+/* Pool thread: records `processing` for blob's id in Redis unless a final result is there.
+ * Best effort: failures are logged, never retried. */
+void detector_mark_processing(detector_t *d, const char *id, const uint8_t *blob, size_t len);
+/* Gate set-up and tear-down (main thread). */
+int detector_gate_init(detector_t *d);
+void detector_gate_destroy(detector_t *d);
 
 /* Runs on a pool thread: processes job->msg and posts the job to d->done. */
 void detector_job_run(void *arg);

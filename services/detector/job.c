@@ -1,9 +1,11 @@
 /* One detection job, run on a pool thread: decode the request, analyse its media, make the
  * result durable (PostgreSQL, then Redis + notification, then the results topic) and post the
  * job back to the main thread. Poison messages go to the dead-letter topic instead. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "detector.h"
@@ -19,7 +21,7 @@
 
 /* Sleeps for an exponentially growing, jittered interval (full jitter). This is a retry
  * pause, not synchronisation. */
-static void backoff(int attempt)
+void detector_backoff(int attempt)
 {
     long long cap = BACKOFF_MIN_MS << (attempt < 6 ? attempt : 6);
     if (cap > BACKOFF_MAX_MS)
@@ -59,9 +61,18 @@ static int send_dlq(job_t *job, const char *stage, const char *reason)
             return 0;
         }
         VC_ERROR("job.dlq_failed", "error=\"%s\" attempt=%d", errbuf, attempt);
-        backoff(attempt);
+        detector_backoff(attempt);
     }
     return VC_ECLOSED;
+}
+
+/* Asks a store's circuit breaker for one call. While it is open, an attempt costs nothing
+ * (no connect timeout per pool thread): it fails at once and the job backs off. */
+static int breaker_gate(vc_breaker_t *br, const char *store, char *err, size_t errlen)
+{
+    if (vc_breaker_allow(br) == 0)
+        return 0;
+    return vc_err(err, errlen, VC_EUNAVAIL, "%s circuit breaker open", store);
 }
 
 /* Writes the result to PostgreSQL and then Redis (+ PUBLISH), retrying transient failures
@@ -71,19 +82,28 @@ static int persist(detector_t *d, const vc_result_t *res, const uint8_t *blob, s
     char errbuf[512];
     for (int attempt = 0; !detector_stopping; attempt++) {
         PGconn *conn = NULL;
-        int rc = vc_pg_acquire(d->pg, &conn, errbuf, sizeof(errbuf));
+        int rc = breaker_gate(d->pg_breaker, "postgres", errbuf, sizeof(errbuf));
         if (rc == 0) {
-            rc = vc_detections_upsert(conn, res, blob, len, errbuf, sizeof(errbuf));
-            vc_pg_release(d->pg, conn, rc != 0);
+            rc = vc_pg_acquire(d->pg, &conn, errbuf, sizeof(errbuf));
+            if (rc == 0) {
+                rc = vc_detections_upsert(conn, res, blob, len, errbuf, sizeof(errbuf));
+                vc_pg_release(d->pg, conn, rc != 0);
+            }
+            vc_breaker_record(d->pg_breaker, rc == 0);
         }
         if (rc == 0)
+            rc = breaker_gate(d->redis_breaker, "redis", errbuf, sizeof(errbuf));
+        if (rc == 0) {
             rc = vc_results_put(d->redis, res->id, blob, len, d->cfg.result_ttl_s, 0, 1, errbuf,
                                 sizeof(errbuf));
+            vc_breaker_record(d->redis_breaker, rc == 0);
+        }
         if (rc == 0)
             return 0;
         vc_counter_add(d->m_store_retries, 1);
-        VC_WARN("job.store_retry", "id=%s attempt=%d error=\"%s\"", res->id, attempt, errbuf);
-        backoff(attempt);
+        VC_WARN("job.store_retry", "id=%s trace=%s attempt=%d error=\"%s\"", res->id,
+                res->trace_id, attempt, errbuf);
+        detector_backoff(attempt);
     }
     return VC_ECLOSED;
 }
@@ -102,7 +122,7 @@ static int publish_result(detector_t *d, const vc_result_t *res, const uint8_t *
         if (rc == 0)
             return 0;
         VC_WARN("job.publish_retry", "id=%s attempt=%d error=\"%s\"", res->id, attempt, errbuf);
-        backoff(attempt);
+        detector_backoff(attempt);
     }
     return VC_ECLOSED;
 }
@@ -121,6 +141,49 @@ static void add_audio_evidence(vc_analyzer_t *an, const vc_audio_report_t *r)
     vc_analyzer_add_evidence(an, "spectral_flatness", r->spectral_flatness);
 }
 
+/* This pool thread's slot in d->analysing_since (pool threads never exceed cfg.threads). */
+static _Atomic int64_t *analysis_slot(detector_t *d)
+{
+    static _Thread_local int slot = -1;
+    if (slot < 0)
+        slot = atomic_fetch_add(&d->next_slot, 1);
+    return slot < d->cfg.threads ? &d->analysing_since[slot] : NULL;
+}
+
+/* Marks the start of an analysis (for the supervisor's stuck-worker check) and runs the test
+ * hooks, which exist only when DETECTOR_TEST_HOOKS=1 (config.c refuses them otherwise).
+ * Returns the start time in monotonic ms. */
+static int64_t analysis_begin(detector_t *d, const vc_request_t *req)
+{
+    int64_t t0 = vc_clock_mono_ms();
+    _Atomic int64_t *slot = analysis_slot(d);
+    if (slot != NULL)
+        atomic_store(slot, t0);
+    const char *prefix = d->cfg.crash_prefix;
+    if (prefix != NULL && *prefix != '\0' && strncmp(req->id, prefix, strlen(prefix)) == 0) {
+        VC_ERROR("test_hook.crash", "id=%s msg=\"DETECTOR_CRASH_ON_ID_PREFIX matched\"",
+                 req->id);
+        struct rlimit no_core = {0, 0};
+        setrlimit(RLIMIT_CORE, &no_core); /* a test crash leaves no core file behind */
+        abort();
+    }
+    if (d->cfg.test_delay_ms > 0) {
+        long long ms = d->cfg.test_delay_ms;
+        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL); /* test hook: an artificially slow analysis */
+    }
+    return t0;
+}
+
+/* Clears the analysis mark; returns how long the analysis took in ms. */
+static int64_t analysis_end(detector_t *d, int64_t t0)
+{
+    _Atomic int64_t *slot = analysis_slot(d);
+    if (slot != NULL)
+        atomic_store(slot, 0);
+    return vc_clock_mono_ms() - t0;
+}
+
 /* Fills res from the analysis of req. Returns 0 when analysed; otherwise res is FAILED with
  * a reason and *media_error is set for the dead-letter record. */
 static void analyse(detector_t *d, const vc_request_t *req, vc_result_t *res,
@@ -136,8 +199,20 @@ static void analyse(detector_t *d, const vc_request_t *req, vc_result_t *res,
     opts.pcm_sample_rate = req->audio.sample_rate;
     vc_audio_report_t rep;
     char errbuf[200];
+    int64_t t0 = analysis_begin(d, req);
     int rc = vc_audio_analyze(req->audio.data, req->audio.len, req->audio.format, &opts, &rep,
                               errbuf, sizeof(errbuf));
+    int64_t took_ms = analysis_end(d, t0);
+    if (took_ms > d->cfg.deadline_ms) {
+        /* The deadline is checked when the analysis returns; one that never returns is
+         * killed with its worker by the supervisor (see supervisor.c). */
+        res->status = VC_STATUS_FAILED;
+        snprintf(res->reason, sizeof(res->reason),
+                 "deadline exceeded: analysis took %.1f s, DETECTION_DEADLINE is %.1f s",
+                 (double)took_ms / 1000.0, (double)d->cfg.deadline_ms / 1000.0);
+        vc_counter_add(d->m_deadline, 1);
+        return;
+    }
     if (rc != 0) {
         res->status = VC_STATUS_FAILED;
         snprintf(res->reason, sizeof(res->reason), "audio: %s", errbuf);
@@ -164,6 +239,20 @@ static void result_init(detector_t *d, const vc_request_t *req, vc_result_t *res
     res->type = req->type;
     res->submitted_at_ms = req->submitted_at_ms;
     res->started_at_ms = vc_clock_wall_ms();
+    memcpy(res->trace_id, req->trace_id, sizeof(res->trace_id));
+}
+
+/* Records `processing` for res (a copy of the fresh result) in Redis, best effort. */
+static void mark_processing(detector_t *d, const vc_result_t *res)
+{
+    vc_result_t p = *res;
+    p.status = VC_STATUS_PROCESSING;
+    uint8_t *blob = NULL;
+    size_t len = 0;
+    if (vc_wire_result_encode(&p, &blob, &len) != 0)
+        return;
+    detector_mark_processing(d, p.id, blob, len);
+    free(blob);
 }
 
 /* Analyses one decoded request and makes its result durable. `what` names it in dead-letter
@@ -175,7 +264,13 @@ static int process_request(job_t *job, const vc_request_t *req, const char *what
     vc_result_t res;
     result_init(d, req, &res);
     const char *media_error = NULL;
-    analyse(d, req, &res, &media_error);
+    if (job->crash_reason[0] != '\0') {
+        res.status = VC_STATUS_FAILED;
+        snprintf(res.reason, sizeof(res.reason), "%s", job->crash_reason);
+    } else {
+        mark_processing(d, &res);
+        analyse(d, req, &res, &media_error);
+    }
     res.completed_at_ms = vc_clock_wall_ms();
     uint8_t *blob = NULL;
     size_t len = 0;
@@ -194,7 +289,8 @@ static int process_request(job_t *job, const vc_request_t *req, const char *what
     if (rc == 0) {
         vc_counter_add(res.status == VC_STATUS_COMPLETED ? d->m_completed : d->m_failed, 1);
         vc_histogram_observe(d->m_latency, (double)(vc_clock_mono_ns() - t0) / 1e9);
-        VC_DEBUG("job.done", "id=%s status=%s", res.id, vc_status_name(res.status));
+        VC_DEBUG("job.done", "id=%s trace=%s status=%s", res.id, res.trace_id,
+                 vc_status_name(res.status));
     }
     return rc;
 }
@@ -241,10 +337,31 @@ static int process(job_t *job)
     return process_request(job, &req, "");
 }
 
+/* The message interrupted workers max_crashes times: every request in it gets a failed
+ * result without analysis, then the message goes to the dead-letter topic (stage crash). */
+static int process_crashed(job_t *job, long long prior)
+{
+    snprintf(job->crash_reason, sizeof(job->crash_reason),
+             "interrupted %lld detector workers (crash, or killed when stuck); not analysed "
+             "again", prior);
+    vc_counter_add(job->d->m_crash_dlq, 1);
+    int rc = process(job);
+    if (rc == 0)
+        rc = send_dlq(job, "crash", job->crash_reason);
+    return rc;
+}
+
 void detector_job_run(void *arg)
 {
     job_t *job = arg;
-    job->committable = process(job) == 0;
+    detector_t *d = job->d;
+    detector_guard_t g;
+    int rc = detector_guard_enter(d, job->msg, &g);
+    if (rc == 0) {
+        rc = g.prior >= d->cfg.max_crashes ? process_crashed(job, g.prior) : process(job);
+        detector_guard_leave(d, &g);
+    }
+    job->committable = rc == 0;
     /* The done queue is sized for every job that can be in flight: this never blocks long. */
     vc_queue_push(job->d->done, job, -1);
 }

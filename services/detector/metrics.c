@@ -1,14 +1,17 @@
 /* The detector's metric snapshot: every second the main thread writes a JSON object to Redis
  * `vc:metrics:detector:{instance}` with a short TTL, so the gateway's /metrics can show every
  * live detector and a dead one drops out by itself. */
+#include <errno.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "detector.h"
 #include "vc/clock.h"
 #include "vc/error.h"
 #include "vc/resources.h"
+#include <unistd.h>
 
 #define SNAPSHOT_TTL_S "10"
 
@@ -18,6 +21,27 @@ static json_t *latency_json(const vc_histogram_t *h)
                      vc_histogram_quantile(h, 0.95), "p99", vc_histogram_quantile(h, 0.99),
                      "count", (json_int_t)vc_histogram_count(h), "sum",
                      vc_histogram_sum(h));
+}
+
+#define LAG_MAX_PARTITIONS 256
+
+/* Adds "lag" ({partition: messages not yet consumed}, known partitions only) and "lag_total"
+ * for autoscalers; -1 means not known yet (no fetch answered). */
+static void add_lag(detector_t *d, json_t *o)
+{
+    int32_t parts[LAG_MAX_PARTITIONS];
+    int64_t lags[LAG_MAX_PARTITIONS];
+    int n = vc_consumer_lag(d->consumer, parts, lags, LAG_MAX_PARTITIONS);
+    json_t *per = json_object();
+    int64_t total = 0;
+    for (int i = 0; i < n && i < LAG_MAX_PARTITIONS; i++) {
+        char k[16];
+        snprintf(k, sizeof(k), "%d", (int)parts[i]);
+        json_object_set_new(per, k, json_integer((json_int_t)lags[i]));
+        total += lags[i] > 0 ? lags[i] : 0;
+    }
+    json_object_set_new(o, "lag", per);
+    json_object_set_new(o, "lag_total", json_integer((json_int_t)total));
 }
 
 static json_t *snapshot(detector_t *d)
@@ -36,9 +60,54 @@ static json_t *snapshot(detector_t *d)
         (json_int_t)d->inflight_bytes, "paused", d->paused, "threads",
         (json_int_t)d->cfg.threads, "queued", (json_int_t)vc_threadpool_queued(d->pool),
         "cpu_percent", r.process_cpu_percent, "rss_bytes", (json_int_t)r.rss_bytes);
-    if (o != NULL)
+    if (o != NULL) {
         json_object_set_new(o, "latency_seconds", latency_json(d->m_latency));
+        add_lag(d, o);
+    }
     return o;
+}
+
+/* Age in ms of the oldest analysis running on a pool thread (0 when none). */
+static int64_t oldest_analysis_ms(detector_t *d)
+{
+    int64_t now = vc_clock_mono_ms(), oldest = 0;
+    for (long long i = 0; i < d->cfg.threads; i++) {
+        int64_t t = atomic_load(&d->analysing_since[i]);
+        if (t > 0 && now - t > oldest)
+            oldest = now - t;
+    }
+    return oldest;
+}
+
+/* Sends the snapshot, plus what only the supervisor needs, over the status socket. A full
+ * socket drops the beat (the supervisor only wants the latest); a closed one means the
+ * supervisor is gone, so the worker stops. */
+static void send_status(detector_t *d, json_t *o)
+{
+    if (d->cfg.status_fd < 0)
+        return;
+    json_t *s = json_deep_copy(o);
+    if (s == NULL)
+        return;
+    json_object_set_new(s, "worker", json_integer(d->cfg.worker_index));
+    json_object_set_new(s, "pid", json_integer((json_int_t)getpid()));
+    json_object_set_new(s, "joined", json_boolean(d->joined));
+    json_object_set_new(s, "partitions", json_integer(d->partitions));
+    json_object_set_new(s, "oldest_analysis_ms", json_integer(oldest_analysis_ms(d)));
+    json_object_set_new(s, "crash_dead_letters",
+                        json_integer((json_int_t)vc_counter_value(d->m_crash_dlq)));
+    json_object_set_new(s, "deadline_exceeded",
+                        json_integer((json_int_t)vc_counter_value(d->m_deadline)));
+    char *text = json_dumps(s, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(s);
+    if (text == NULL)
+        return;
+    ssize_t n = send(d->cfg.status_fd, text, strlen(text), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n < 0 && (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN)) {
+        VC_WARN("detector.supervisor_gone", "instance=%s", d->cfg.instance_id);
+        detector_stopping = 1;
+    }
+    free(text);
 }
 
 void detector_publish_metrics(detector_t *d)
@@ -48,6 +117,8 @@ void detector_publish_metrics(detector_t *d)
         return;
     d->metrics_published_ms = now;
     json_t *o = snapshot(d);
+    if (o != NULL)
+        send_status(d, o);
     char *text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(o);
     if (text == NULL)
@@ -57,8 +128,14 @@ void detector_publish_metrics(detector_t *d)
     const char *argv[] = {"SET", key, text, "EX", SNAPSHOT_TTL_S};
     redisReply *r = NULL;
     char err[200];
-    /* Best effort: a missed snapshot only makes a dashboard a second staler. */
-    if (vc_redis_command(d->redis, 5, argv, NULL, &r, err, sizeof(err)) == 0)
-        freeReplyObject(r);
+    /* Best effort: a missed snapshot only makes a dashboard a second staler. Behind the Redis
+     * breaker, so an outage does not stall this (the consuming) thread for a dial timeout
+     * every second. */
+    if (vc_breaker_allow(d->redis_breaker) == 0) {
+        int rc = vc_redis_command(d->redis, 5, argv, NULL, &r, err, sizeof(err));
+        vc_breaker_record(d->redis_breaker, rc == 0);
+        if (rc == 0)
+            freeReplyObject(r);
+    }
     free(text);
 }

@@ -160,6 +160,24 @@ int vc_consumer_commit(vc_consumer_t *c)
     return VC_EIO;
 }
 
+int vc_consumer_lag(vc_consumer_t *c, int32_t *parts, int64_t *lags, int cap)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(c->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return VC_EIO;
+    rd_kafka_position(c->rk, a);
+    int n = a->cnt;
+    for (int i = 0; i < n && i < cap; i++) {
+        int64_t lo = -1, hi = -1, pos = a->elems[i].offset;
+        rd_kafka_get_watermark_offsets(c->rk, a->elems[i].topic, a->elems[i].partition, &lo,
+                                       &hi);
+        parts[i] = a->elems[i].partition;
+        lags[i] = (hi >= 0 && pos >= 0) ? (hi > pos ? hi - pos : 0) : -1;
+    }
+    rd_kafka_topic_partition_list_destroy(a);
+    return n;
+}
+
 void vc_consumer_close(vc_consumer_t *c)
 {
     if (c == NULL)

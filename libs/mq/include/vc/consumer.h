@@ -35,6 +35,13 @@ int vc_consumer_pause_all(vc_consumer_t *c, int pause);
 /* Commits the stored offsets now, synchronously (main thread). Returns 0 or VC_EIO. */
 int vc_consumer_commit(vc_consumer_t *c);
 
+/* Consumer lag of each assigned partition: its high watermark as last reported to this
+ * consumer's fetches (no network call) minus the consume position, i.e. messages not yet
+ * handed to the application; -1 when either is not known yet. Fills up to cap entries of
+ * parts and lags and returns how many partitions are assigned (possibly more than cap), or
+ * VC_EIO. On the polling thread. */
+int vc_consumer_lag(vc_consumer_t *c, int32_t *parts, int64_t *lags, int cap);
+
 /* Commits stored offsets synchronously, leaves the group and frees. */
 void vc_consumer_close(vc_consumer_t *c);
 
