@@ -171,19 +171,30 @@ static void position(const char *body, size_t pos, int *line, int *col)
     }
 }
 
+#define FIRST_GUESS_TOKENS 256 /* a submission or a small batch: one pass over the body */
+
 static int tokenize(const char *body, size_t len, jsmntok_t **tokens, int *n, vc_api_error_t *e)
 {
     jsmn_parser p;
     jsmn_init(&p);
-    int count = jsmn_parse(&p, body, len, NULL, 0);
-    if (count > VC_JSON_BODY_MAX_TOKENS)
-        return fail(e, 400, "invalid_json", "too many JSON values");
-    if (count > 0) {
-        *tokens = malloc((size_t)count * sizeof(jsmntok_t));
-        if (*tokens == NULL)
-            return fail(e, 500, "internal_error", "out of memory");
+    *tokens = malloc(FIRST_GUESS_TOKENS * sizeof(jsmntok_t));
+    if (*tokens == NULL)
+        return fail(e, 500, "internal_error", "out of memory");
+    int count = jsmn_parse(&p, body, len, *tokens, FIRST_GUESS_TOKENS);
+    if (count == JSMN_ERROR_NOMEM) {
+        /* Larger documents: count first, then parse into an array of the right size. */
         jsmn_init(&p);
-        count = jsmn_parse(&p, body, len, *tokens, (unsigned)count);
+        count = jsmn_parse(&p, body, len, NULL, 0);
+        if (count > VC_JSON_BODY_MAX_TOKENS)
+            return fail(e, 400, "invalid_json", "too many JSON values");
+        if (count > 0) {
+            jsmntok_t *bigger = realloc(*tokens, (size_t)count * sizeof(jsmntok_t));
+            if (bigger == NULL)
+                return fail(e, 500, "internal_error", "out of memory");
+            *tokens = bigger;
+            jsmn_init(&p);
+            count = jsmn_parse(&p, body, len, *tokens, (unsigned)count);
+        }
     }
     if (count <= 0) {
         int line, col;
