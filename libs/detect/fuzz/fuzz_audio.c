@@ -1,14 +1,35 @@
-/* libFuzzer target for the audio decoder and measurements: any bytes, auto-detected or as
- * pcm16 (first byte chooses). Not wired into CMake yet; build by hand:
+/* libFuzzer target for the audio decoder, measurements and (when a model loads) the whole
+ * spoof-detection engine: any bytes, auto-detected or as pcm16 (first byte chooses). Not
+ * wired into CMake yet; build by hand:
  *   clang -fsanitize=fuzzer,address,undefined -Ilibs/detect/include -Ilibs/core/include \
  *     libs/detect/fuzz/fuzz_audio.c libs/detect/src/\*.c libs/core/src/error.c \
- *     $(pkg-config --libs sndfile fftw3) -lm -pthread -o fuzz_audio */
+ *     $(pkg-config --libs sndfile fftw3 soxr libavformat libavcodec libswscale libavutil) \
+ *     -lm -pthread -o fuzz_audio
+ * The model comes from $AUDIO_MODEL_PATH, else the compiled-in default path. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "vc/detect.h"
+#include "vc/detect_audio.h"
 
+int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static vc_audio_model_t *model;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    char err[256];
+    const char *path = getenv("AUDIO_MODEL_PATH");
+    (void)argc;
+    (void)argv;
+    if (path == NULL || path[0] == '\0')
+        path = vc_audio_model_default_path();
+    if (vc_audio_model_load(path, &model, err, sizeof(err)) != 0)
+        model = NULL; /* decoder and measurements only */
+    return 0;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -23,5 +44,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     opts.pcm_sample_rate = 16000;
     const char *format = (data[0] & 1) ? "pcm16" : NULL;
     (void)vc_audio_analyze(data + 1, size - 1, format, &opts, &rep, err, sizeof(err));
+    if (model != NULL) {
+        vc_audio_detect_opts_t dopts;
+        vc_audio_detection_t *det = malloc(sizeof(*det));
+        vc_audio_detect_opts_default(&dopts);
+        dopts.decode = opts;
+        if (det != NULL)
+            (void)vc_audio_detect(model, data + 1, size - 1, format, &dopts, det, err, sizeof(err));
+        free(det);
+    }
     return 0;
 }

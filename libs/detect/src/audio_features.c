@@ -1,13 +1,12 @@
 /* Signal measurements on a mono float signal: levels, clipping, digital silence and the shape
  * of the long-term average power spectrum (LTAS). */
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <fftw3.h>
 
-#include "audio_internal.h"
+#include "audio_engine.h"
 #include "vc/error.h"
 
 #define FLOOR_DBFS -120.0
@@ -20,8 +19,8 @@
 #define VC_PI 3.14159265358979323846
 
 /* FFTW's planner keeps global state (wisdom, plan cache): plan creation and destruction are
- * serialised here. fftw_execute on a plan whose buffers belong to one call is thread-safe. */
-static pthread_mutex_t fftw_planner_lock = PTHREAD_MUTEX_INITIALIZER;
+ * serialised by the library-wide lock in audio_fft.c. fftw_execute on a plan whose buffers
+ * belong to one call is thread-safe. */
 
 /* One FFT workspace, owned by one call. */
 typedef struct {
@@ -89,9 +88,9 @@ static double silence_share(const float *x, size_t n, uint32_t rate)
 static void fft_work_free(fft_work_t *fw)
 {
     if (fw->plan != NULL) {
-        pthread_mutex_lock(&fftw_planner_lock);
+        vc_audio__fft_lock();
         fftw_destroy_plan(fw->plan);
-        pthread_mutex_unlock(&fftw_planner_lock);
+        vc_audio__fft_unlock();
     }
     fftw_free(fw->in);
     fftw_free(fw->out);
@@ -107,9 +106,9 @@ static int fft_work_init(fft_work_t *fw)
     fw->out = fftw_alloc_complex(FFT_BINS);
     if (fw->in == NULL || fw->out == NULL)
         goto fail;
-    pthread_mutex_lock(&fftw_planner_lock);
+    vc_audio__fft_lock();
     fw->plan = fftw_plan_dft_r2c_1d(FFT_SIZE, fw->in, fw->out, FFTW_ESTIMATE);
-    pthread_mutex_unlock(&fftw_planner_lock);
+    vc_audio__fft_unlock();
     if (fw->plan == NULL)
         goto fail;
     for (int i = 0; i < FFT_SIZE; i++)

@@ -1,6 +1,12 @@
-/* vc-detect: analyse audio files offline and print one JSON object per file on stdout.
+/* vc-detect: analyse audio (and video) files offline and print one JSON object per file on
+ * stdout: the signal report and, with the audio model, the verdict, the fused score, every
+ * analyzer's score and evidence, per-segment scores and suspected splice times.
  *
- *   vc-detect [--format auto|wav|flac|ogg|pcm16] [--rate HZ] FILE...
+ *   vc-detect [--format auto|wav|flac|ogg|pcm16] [--rate HZ] [--model PATH] FILE...
+ *
+ * The model is --model, else $AUDIO_MODEL_PATH, else the compiled-in path; when it cannot be
+ * loaded the signal report alone is printed (and a warning on stderr). Video files (by their
+ * magic bytes) go to the video detector (tools/cli_video.c).
  *
  * Exit status: 0 when every file was analysed, 1 when any failed (its line is an error
  * object), 2 on a usage error. */
@@ -13,79 +19,28 @@
 
 #include <jansson.h>
 
+#include "cli_audio.h"
+#include "cli_video.h"
 #include "vc/detect.h"
+#include "vc/detect_audio.h"
 #include "vc/error.h"
 
 #define MAX_FILE_BYTES ((size_t)256 * 1024 * 1024)
-#define FIRST_READ ((size_t)64 * 1024)
 
 typedef struct {
     const char *format;
+    const char *model_path;
     vc_audio_opts_t opts;
+    vc_audio_model_t *model; /* NULL: signal report only */
 } cli_args_t;
 
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: vc-detect [--format auto|wav|flac|ogg|pcm16] [--rate HZ] FILE...\n"
+            "usage: vc-detect [--format auto|wav|flac|ogg|pcm16] [--rate HZ] [--model PATH] "
+            "FILE...\n"
             "Prints one JSON object per FILE (analysis %s).\n",
             vc_detect_version());
-}
-
-/* Reads the whole of path, at most MAX_FILE_BYTES. On success the caller frees *data with
- * free(). Returns 0, VC_ENOTFOUND, VC_EIO, VC_ETOOBIG or VC_ENOMEM. */
-static int read_file(const char *path, uint8_t **data, size_t *len, char *err, size_t errlen)
-{
-    uint8_t *buf = NULL;
-    size_t cap = 0, n = 0;
-    struct stat st;
-    int rc;
-
-    *data = NULL;
-    *len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return vc_err(err, errlen, errno == ENOENT ? VC_ENOTFOUND : VC_EIO, "%s", strerror(errno));
-    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) &&
-        (uintmax_t)st.st_size > MAX_FILE_BYTES) {
-        rc = vc_err(err, errlen, VC_ETOOBIG, "file over %zu bytes", MAX_FILE_BYTES);
-        goto fail;
-    }
-    for (;;) {
-        if (n == cap) {
-            size_t want = cap == 0 ? FIRST_READ : cap * 2;
-            if (want > MAX_FILE_BYTES + 1)
-                want = MAX_FILE_BYTES + 1; /* one byte more tells an overrun */
-            uint8_t *p = realloc(buf, want);
-            if (p == NULL) {
-                rc = vc_err(err, errlen, VC_ENOMEM, "no memory for %zu bytes", want);
-                goto fail;
-            }
-            buf = p;
-            cap = want;
-        }
-        size_t got = fread(buf + n, 1, cap - n, fp);
-        n += got;
-        if (n > MAX_FILE_BYTES) {
-            rc = vc_err(err, errlen, VC_ETOOBIG, "file over %zu bytes", MAX_FILE_BYTES);
-            goto fail;
-        }
-        if (got == 0)
-            break;
-    }
-    if (ferror(fp)) {
-        rc = vc_err(err, errlen, VC_EIO, "read error");
-        goto fail;
-    }
-    fclose(fp);
-    *data = buf;
-    *len = n;
-    return 0;
-
-fail:
-    free(buf);
-    fclose(fp);
-    return rc;
 }
 
 /* A JSON string for path; bytes that are not ASCII become '?' when path is not UTF-8. */
@@ -122,6 +77,37 @@ static json_t *error_json(const char *path, int rc, const char *detail)
                      vc_strerror(rc), "code", rc, "detail", detail);
 }
 
+/* Adds the model's detection of data to obj, when a model is loaded. */
+static int add_detection(json_t *obj, const uint8_t *data, size_t len, const cli_args_t *args,
+                         char *err, size_t errlen)
+{
+    vc_audio_detect_opts_t dopts;
+    if (args->model == NULL)
+        return 0;
+    vc_audio_detection_t *det = malloc(sizeof(*det));
+    if (det == NULL)
+        return vc_err(err, errlen, VC_ENOMEM, "no memory for the detection");
+    vc_audio_detect_opts_default(&dopts);
+    dopts.decode = args->opts;
+    int rc = vc_audio_detect(args->model, data, len, args->format, &dopts, det, err, errlen);
+    if (rc == 0 && vc_cli_audio_fill(obj, det) != 0)
+        rc = vc_err(err, errlen, VC_ENOMEM, "cannot build the JSON line");
+    free(det);
+    return rc;
+}
+
+/* Prints obj as one line and frees it. */
+static void print_line(const char *path, json_t *obj)
+{
+    if (obj == NULL) {
+        fprintf(stderr, "vc-detect: %s: cannot build the JSON line\n", path);
+        return;
+    }
+    json_dumpf(obj, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    fputc('\n', stdout);
+    json_decref(obj);
+}
+
 /* Analyses one file and prints its line. Returns 0 when it was analysed. */
 static int run_file(const char *path, const cli_args_t *args)
 {
@@ -130,18 +116,25 @@ static int run_file(const char *path, const cli_args_t *args)
     size_t len = 0;
     vc_audio_report_t rep;
 
-    int rc = read_file(path, &data, &len, err, sizeof(err));
+    if (args->format == NULL && vc_cli_video_looks_like_video(path)) {
+        json_t *obj = vc_cli_video_report(path, err, sizeof(err));
+        int ok = obj != NULL && json_is_true(json_object_get(obj, "ok"));
+        print_line(path, obj);
+        return ok ? 0 : VC_EFORMAT;
+    }
+    int rc = vc_detect_read_file(path, MAX_FILE_BYTES, &data, &len, err, sizeof(err));
     if (rc == 0)
         rc = vc_audio_analyze(data, len, args->format, &args->opts, &rep, err, sizeof(err));
-    free(data);
     json_t *obj = rc == 0 ? report_json(path, &rep) : error_json(path, rc, err);
-    if (obj == NULL) {
-        fprintf(stderr, "vc-detect: %s: cannot build the JSON line\n", path);
-        return rc != 0 ? rc : VC_ENOMEM;
+    if (rc == 0 && obj != NULL) {
+        rc = add_detection(obj, data, len, args, err, sizeof(err));
+        if (rc != 0) {
+            json_decref(obj);
+            obj = error_json(path, rc, err);
+        }
     }
-    json_dumpf(obj, stdout, JSON_COMPACT | JSON_REAL_PRECISION(6));
-    fputc('\n', stdout);
-    json_decref(obj);
+    free(data);
+    print_line(path, obj);
     return rc;
 }
 
@@ -164,6 +157,8 @@ static int parse_args(int argc, char **argv, cli_args_t *args)
     int i = 1;
 
     args->format = NULL;
+    args->model_path = NULL;
+    args->model = NULL;
     vc_audio_opts_default(&args->opts);
     for (; i < argc && strncmp(argv[i], "-", 1) == 0; i++) {
         const char *opt = argv[i];
@@ -177,6 +172,8 @@ static int parse_args(int argc, char **argv, cli_args_t *args)
         }
         if (strcmp(opt, "--format") == 0) {
             args->format = argv[++i];
+        } else if (strcmp(opt, "--model") == 0) {
+            args->model_path = argv[++i];
         } else if (strcmp(opt, "--rate") == 0) {
             if (parse_rate(argv[++i], &args->opts.pcm_sample_rate) != 0) {
                 fprintf(stderr, "vc-detect: bad --rate %s\n", argv[i]);
@@ -188,6 +185,19 @@ static int parse_args(int argc, char **argv, cli_args_t *args)
         }
     }
     return i;
+}
+
+/* Loads the audio model (--model, $AUDIO_MODEL_PATH, the compiled-in path); warns and
+ * leaves args->model NULL when it cannot. */
+static void load_model(cli_args_t *args)
+{
+    char err[256];
+    const char *path = args->model_path;
+    const char *env = getenv("AUDIO_MODEL_PATH");
+    if (path == NULL)
+        path = env != NULL && env[0] != '\0' ? env : vc_audio_model_default_path();
+    if (vc_audio_model_load(path, &args->model, err, sizeof(err)) != 0)
+        fprintf(stderr, "vc-detect: no audio model (%s): signal report only\n", err);
 }
 
 int main(int argc, char **argv)
@@ -204,8 +214,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    load_model(&args);
     for (int i = first; i < argc; i++)
         if (run_file(argv[i], &args) != 0)
             failed = 1;
+    vc_audio_model_free(args.model);
     return failed;
 }
