@@ -1,3 +1,5 @@
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -38,6 +40,40 @@ static int load_instance(detector_config_t *cfg, char *err, size_t errlen)
                       sizeof(cfg->instance_id) - 6);
     memcpy(cfg->instance_id, id, strlen(id) + 1);
     return 0;
+}
+
+/* A probability threshold in [0, 1] from the environment. */
+static int threshold(const char *name, double def, double *out, char *err, size_t errlen)
+{
+    const char *v = NULL;
+    int rc = vc_config_str(name, NULL, &v, err, errlen);
+    if (rc != 0 || v == NULL || *v == '\0') {
+        *out = def;
+        return rc;
+    }
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno != 0 || end == v || *end != '\0' || !(d >= 0.0 && d <= 1.0))
+        return vc_err(err, errlen, VC_EINVAL, "%s=%s: must be a number from 0 to 1", name, v);
+    *out = d;
+    return 0;
+}
+
+/* The audio spoof model and its decision thresholds. */
+static int load_audio_model(detector_config_t *cfg, char *err, size_t errlen)
+{
+    int rc = vc_config_str("AUDIO_MODEL_PATH", vc_audio_model_default_path(),
+                           &cfg->audio_model_path, err, errlen);
+    if (rc == 0)
+        rc = threshold("AUDIO_GENUINE_BELOW", 0.35, &cfg->audio_genuine_below, err, errlen);
+    if (rc == 0)
+        rc = threshold("AUDIO_SPOOF_FROM", 0.65, &cfg->audio_spoof_from, err, errlen);
+    if (rc == 0 && cfg->audio_genuine_below > cfg->audio_spoof_from)
+        rc = vc_err(err, errlen, VC_EINVAL,
+                    "AUDIO_GENUINE_BELOW=%g: must not exceed AUDIO_SPOOF_FROM=%g",
+                    cfg->audio_genuine_below, cfg->audio_spoof_from);
+    return rc;
 }
 
 static int load_limits(detector_config_t *cfg, char *err, size_t errlen)
@@ -123,6 +159,8 @@ int detector_config_load(detector_config_t *cfg, char *err, size_t errlen)
         rc = vc_config_str("KAFKA_GROUP_ID", "vc-detectors", &cfg->group_id, err, errlen);
     if (rc == 0)
         rc = load_limits(cfg, err, errlen);
+    if (rc == 0)
+        rc = load_audio_model(cfg, err, errlen);
     if (rc == 0)
         rc = load_process(cfg, err, errlen);
     if (rc == 0)

@@ -14,6 +14,7 @@
 #include "vc/breaker.h"
 #include "vc/consumer.h"
 #include "vc/detect.h"
+#include "vc/detect_audio.h"
 #include "vc/log.h"
 #include "vc/metrics.h"
 #include "vc/mq.h"
@@ -37,6 +38,9 @@ typedef struct {
     long long revoke_grace_ms; /* DETECTOR_REVOKE_GRACE=min(5s, session/2): finish on revoke */
     vc_log_level_t log_level;
     vc_audio_opts_t audio;   /* MAX_AUDIO_SECONDS=600, MAX_AUDIO_CHANNELS=8 */
+    const char *audio_model_path; /* AUDIO_MODEL_PATH=<the committed model> */
+    double audio_genuine_below;   /* AUDIO_GENUINE_BELOW=0.35: fused score below: genuine */
+    double audio_spoof_from;      /* AUDIO_SPOOF_FROM=0.65: at or above: spoof */
     long long processes;     /* PROCESS_POOL_SIZE=cores: worker processes of a supervisor */
     const char *http_host;   /* DETECTOR_HTTP_HOST=127.0.0.1 */
     long long http_port;     /* DETECTOR_HTTP_PORT=0: /health + /metrics off */
@@ -62,6 +66,7 @@ typedef struct {
     vc_redis_pool_t *redis;
     vc_pg_pool_t *pg;
     vc_threadpool_t *pool;
+    vc_audio_model_t *audio_model; /* loaded once, shared read-only by every pool thread */
     vc_queue_t *done; /* job_t* finished by pool threads, consumed by the main thread */
     vc_offtrack_t *track;
     int paused;

@@ -91,6 +91,9 @@ static int start(detector_t *d, char *err, size_t errlen)
         return rc;
     d->gate_ready = 1;
     rc = init_metrics(d);
+    /* A detector without its model would answer nothing useful: refuse to start. */
+    if (rc == 0)
+        rc = vc_audio_model_load(d->cfg.audio_model_path, &d->audio_model, err, errlen);
     if (rc == 0)
         rc = vc_redis_pool_new(&d->cfg.redis, &d->redis, err, errlen);
     if (rc == 0)
@@ -134,6 +137,7 @@ static void stop(detector_t *d)
     vc_pg_pool_free(d->pg);
     vc_redis_pool_free(d->redis);
     vc_metrics_free(d->metrics);
+    vc_audio_model_free(d->audio_model); /* after the pool threads are joined */
     vc_resource_sampler_free(d->sampler);
     free(d->analysing_since);
     vc_breaker_free(d->pg_breaker);
