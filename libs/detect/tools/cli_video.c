@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cli_json.h"
 #include "cli_video.h"
 #include "vc/error.h"
 #include "vc/video.h"
@@ -86,23 +87,6 @@ int vc_cli_video_looks_like_video(const char *path)
     return memcmp(h, "OggS", 4) == 0 && n >= 35 && memcmp(h + 28, "\x80theora", 7) == 0;
 }
 
-/* A JSON string for path; bytes that are not ASCII become '?' when path is not UTF-8. */
-static json_t *path_json(const char *path)
-{
-    json_t *s = json_string(path);
-    if (s != NULL)
-        return s;
-    char *copy = strdup(path);
-    if (copy == NULL)
-        return NULL;
-    for (char *c = copy; *c != '\0'; c++)
-        if ((unsigned char)*c >= 0x80)
-            *c = '?';
-    s = json_string(copy);
-    free(copy);
-    return s;
-}
-
 static json_t *analysis_json(const vc_video_analysis_t *an)
 {
     json_t *ev = json_object();
@@ -133,7 +117,7 @@ static json_t *report_json(const char *path, const vc_video_report_t *rep, doubl
     for (int i = 0; i < rep->n_analyses; i++)
         json_array_append_new(list, analysis_json(&rep->analyses[i]));
     const char *top = rep->top >= 0 ? rep->analyses[rep->top].name : "";
-    return json_pack("{s:o, s:b, s:s, s:s, s:f, s:s, s:s, s:o, s:o}", "file", path_json(path), "ok", 1,
+    return json_pack("{s:o, s:b, s:s, s:s, s:f, s:s, s:s, s:o, s:o}", "file", vc_cli_path_json(path), "ok", 1,
                      "kind", "video", "version", vc_video_version(), "score", rep->score,
                      "verdict", vc_video_verdict_name(rep->verdict), "top", top, "stats",
                      stats_json(&rep->stats, decode_ms, analyze_ms), "analyzers", list);
@@ -162,7 +146,7 @@ json_t *vc_cli_video_report(const char *path, char *err, size_t errlen)
     }
     vc_video_frames_free(frames);
     if (rc != 0)
-        return json_pack("{s:o, s:b, s:s, s:i, s:s}", "file", path_json(path), "ok", 0, "error",
+        return json_pack("{s:o, s:b, s:s, s:i, s:s}", "file", vc_cli_path_json(path), "ok", 0, "error",
                          vc_strerror(rc), "code", rc, "detail", err != NULL ? err : "");
     return report_json(path, &rep, t1 - t0, t2 - t1);
 }

@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "cli_audio.h"
+#include "cli_json.h"
 #include "cli_video.h"
 #include "vc/detect.h"
 #include "vc/detect_audio.h"
@@ -43,27 +44,10 @@ static void usage(FILE *out)
             vc_detect_version());
 }
 
-/* A JSON string for path; bytes that are not ASCII become '?' when path is not UTF-8. */
-static json_t *path_json(const char *path)
-{
-    json_t *s = json_string(path);
-    if (s != NULL)
-        return s;
-    char *copy = strdup(path);
-    if (copy == NULL)
-        return NULL;
-    for (char *c = copy; *c != '\0'; c++)
-        if ((unsigned char)*c >= 0x80)
-            *c = '?';
-    s = json_string(copy);
-    free(copy);
-    return s;
-}
-
 static json_t *report_json(const char *path, const vc_audio_report_t *rep)
 {
     return json_pack("{s:o, s:b, s:s, s:f, s:I, s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:f}", "file",
-                     path_json(path), "ok", 1, "version", vc_detect_version(), "duration_s",
+                     vc_cli_path_json(path), "ok", 1, "version", vc_detect_version(), "duration_s",
                      rep->duration_s, "sample_rate", (json_int_t)rep->sample_rate, "channels",
                      rep->channels, "rms_dbfs", rep->rms_dbfs, "peak_dbfs", rep->peak_dbfs,
                      "clipping_ratio", rep->clipping_ratio, "silence_ratio", rep->silence_ratio,
@@ -73,7 +57,7 @@ static json_t *report_json(const char *path, const vc_audio_report_t *rep)
 
 static json_t *error_json(const char *path, int rc, const char *detail)
 {
-    return json_pack("{s:o, s:b, s:s, s:i, s:s}", "file", path_json(path), "ok", 0, "error",
+    return json_pack("{s:o, s:b, s:s, s:i, s:s}", "file", vc_cli_path_json(path), "ok", 0, "error",
                      vc_strerror(rc), "code", rc, "detail", detail);
 }
 
