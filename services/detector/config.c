@@ -92,6 +92,12 @@ static int load_limits(detector_config_t *cfg, char *err, size_t errlen)
         rc = vc_config_int("RESULT_TTL_SECONDS", 86400, 1, 365LL * 86400, &cfg->result_ttl_s,
                            err, errlen);
     if (rc == 0)
+        rc = vc_config_int("DETECTOR_DB_BATCH_ROWS", 100, 1, 10000, &cfg->db_batch_rows, err,
+                           errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("DETECTOR_DB_BATCH_MS", 5, 0, 10000, &cfg->db_batch_ms, err,
+                                   errlen);
+    if (rc == 0)
         rc = vc_config_int("MAX_AUDIO_SECONDS", 600, 1, 86400, &secs, err, errlen);
     if (rc == 0)
         rc = vc_config_int("MAX_AUDIO_CHANNELS", 8, 1, 64, &chans, err, errlen);

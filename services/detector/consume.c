@@ -142,7 +142,10 @@ void detector_consume_loop(detector_t *d)
             dispatch(d, m);
     }
     VC_INFO("detector.draining", "inflight=%zu", vc_offtrack_inflight(d->track));
-    /* Runs every queued job (stores give up their retries once stopping is set). */
+    /* Runs every queued job, then lets the writer make their results durable (one attempt
+     * each once stopping is set: what fails is redelivered to the group). */
     vc_threadpool_shutdown(d->pool);
+    detector_sink_free(d->sink);
+    d->sink = NULL;
     drain_done(d, 0);
 }

@@ -24,6 +24,7 @@
 #include "vc/redis.h"
 #include "vc/resources.h"
 #include "vc/threadpool.h"
+#include "vc/wire.h"
 
 typedef struct {
     vc_kafka_config_t kafka;
@@ -35,6 +36,8 @@ typedef struct {
     long long max_inflight;  /* DETECTOR_MAX_INFLIGHT=32×threads: pause partitions beyond */
     long long max_inflight_bytes; /* DETECTOR_MAX_INFLIGHT_BYTES=256M: ... or beyond this */
     long long result_ttl_s;  /* RESULT_TTL_SECONDS=86400 */
+    long long db_batch_rows; /* DETECTOR_DB_BATCH_ROWS=100: results per PostgreSQL transaction */
+    long long db_batch_ms;   /* DETECTOR_DB_BATCH_MS=5ms: longest wait to fill a batch */
     long long revoke_grace_ms; /* DETECTOR_REVOKE_GRACE=min(5s, session/2): finish on revoke */
     vc_log_level_t log_level;
     vc_audio_opts_t audio;   /* MAX_AUDIO_SECONDS=600, MAX_AUDIO_CHANNELS=8 */
@@ -59,6 +62,8 @@ typedef struct {
 /* The fd a worker process inherits its status socket on. */
 #define DETECTOR_STATUS_FD 3
 
+typedef struct detector_sink detector_sink_t;
+
 typedef struct {
     detector_config_t cfg;
     vc_consumer_t *consumer;
@@ -66,6 +71,7 @@ typedef struct {
     vc_redis_pool_t *redis;
     vc_pg_pool_t *pg;
     vc_threadpool_t *pool;
+    detector_sink_t *sink; /* the writer thread that makes results durable (sink.c) */
     vc_audio_model_t *audio_model; /* loaded once, shared read-only by every pool thread */
     vc_queue_t *done; /* job_t* finished by pool threads, consumed by the main thread */
     vc_offtrack_t *track;
@@ -78,6 +84,7 @@ typedef struct {
     vc_counter_t *m_completed, *m_failed, *m_dlq, *m_store_retries;
     vc_histogram_t *m_latency;
     vc_counter_t *m_crash_dlq, *m_deadline;
+    vc_counter_t *m_batches; /* result batches written; rows = completed + failed */
     vc_breaker_t *pg_breaker, *redis_breaker; /* around the result writes (job.c) */
     int joined;     /* main thread: the group has assigned us (possibly nothing) */
     int partitions; /* main thread: partitions currently assigned */
@@ -93,10 +100,13 @@ typedef struct {
     int gate_ready;
 } detector_t;
 
-/* One message in flight. Owned by the pool thread while it runs, then by the main thread. */
+/* One message in flight. Shared by the pool thread that runs it and the sink items of its
+ * results (refs); the last to release it hands it to the main thread. */
 typedef struct {
     detector_t *d;
     rd_kafka_message_t *msg;
+    atomic_int refs;   /* the pool thread's own, plus one per result in the sink */
+    atomic_int failed; /* some effect of the message did not become durable */
     int committable; /* 1 when the message's effect is durable (result stored or dead-lettered) */
     char crash_reason[160]; /* set: the message interrupted workers too often; not analysed */
 } job_t;
@@ -137,6 +147,27 @@ void detector_mark_processing(detector_t *d, const char *id, const uint8_t *blob
 /* Gate set-up and tear-down (main thread). */
 int detector_gate_init(detector_t *d);
 void detector_gate_destroy(detector_t *d);
+
+/* Sends job's message to the dead-letter topic with its reason (retried until acknowledged or
+ * stopping). Any thread. Returns 0 or VC_ECLOSED. */
+int detector_send_dlq(job_t *job, const char *stage, const char *reason);
+
+/* Drops one reference to job (ok = 0: that part's effect is not durable). The last reference
+ * sets committable and posts the job to d->done. */
+void detector_job_release(job_t *job, int ok);
+
+/* The result writer (sink.c). */
+int detector_sink_new(detector_t *d, detector_sink_t **out);
+/* Pool thread: hands res (copied) and its encoded blob (owned from now on, even on failure)
+ * to the writer, which persists, publishes, dead-letters when dlq_reason is set, and then
+ * releases job. Blocks while the writer's queue is full. Returns 0 or VC_ECLOSED/VC_ENOMEM
+ * (nothing was taken; the caller's job reference is untouched). */
+int detector_sink_put(detector_sink_t *s, job_t *job, const vc_result_t *res, uint8_t *blob,
+                      size_t len, const char *dlq_reason, int64_t t0_ns);
+/* Results waiting for the writer (for metrics). */
+size_t detector_sink_pending(detector_sink_t *s);
+/* Closes the writer's queue, lets it write what is queued and joins it. NULL is a no-op. */
+void detector_sink_free(detector_sink_t *s);
 
 /* Runs on a pool thread: processes job->msg and posts the job to d->done. */
 void detector_job_run(void *arg);

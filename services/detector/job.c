@@ -34,7 +34,7 @@ void detector_backoff(int attempt)
     nanosleep(&ts, NULL);
 }
 
-static int send_dlq(job_t *job, const char *stage, const char *reason)
+int detector_send_dlq(job_t *job, const char *stage, const char *reason)
 {
     detector_t *d = job->d;
     const rd_kafka_message_t *m = job->msg;
@@ -61,67 +61,6 @@ static int send_dlq(job_t *job, const char *stage, const char *reason)
             return 0;
         }
         VC_ERROR("job.dlq_failed", "error=\"%s\" attempt=%d", errbuf, attempt);
-        detector_backoff(attempt);
-    }
-    return VC_ECLOSED;
-}
-
-/* Asks a store's circuit breaker for one call. While it is open, an attempt costs nothing
- * (no connect timeout per pool thread): it fails at once and the job backs off. */
-static int breaker_gate(vc_breaker_t *br, const char *store, char *err, size_t errlen)
-{
-    if (vc_breaker_allow(br) == 0)
-        return 0;
-    return vc_err(err, errlen, VC_EUNAVAIL, "%s circuit breaker open", store);
-}
-
-/* Writes the result to PostgreSQL and then Redis (+ PUBLISH), retrying transient failures
- * with backoff until both succeed or the process is stopping. */
-static int persist(detector_t *d, const vc_result_t *res, const uint8_t *blob, size_t len)
-{
-    char errbuf[512];
-    for (int attempt = 0; !detector_stopping; attempt++) {
-        PGconn *conn = NULL;
-        int rc = breaker_gate(d->pg_breaker, "postgres", errbuf, sizeof(errbuf));
-        if (rc == 0) {
-            rc = vc_pg_acquire(d->pg, &conn, errbuf, sizeof(errbuf));
-            if (rc == 0) {
-                rc = vc_detections_upsert(conn, res, blob, len, errbuf, sizeof(errbuf));
-                vc_pg_release(d->pg, conn, rc != 0);
-            }
-            vc_breaker_record(d->pg_breaker, rc == 0);
-        }
-        if (rc == 0)
-            rc = breaker_gate(d->redis_breaker, "redis", errbuf, sizeof(errbuf));
-        if (rc == 0) {
-            rc = vc_results_put(d->redis, res->id, blob, len, d->cfg.result_ttl_s, 0, 1, errbuf,
-                                sizeof(errbuf));
-            vc_breaker_record(d->redis_breaker, rc == 0);
-        }
-        if (rc == 0)
-            return 0;
-        vc_counter_add(d->m_store_retries, 1);
-        VC_WARN("job.store_retry", "id=%s trace=%s attempt=%d error=\"%s\"", res->id,
-                res->trace_id, attempt, errbuf);
-        detector_backoff(attempt);
-    }
-    return VC_ECLOSED;
-}
-
-/* The downstream results topic is part of the contract: retried like the stores. */
-static int publish_result(detector_t *d, const vc_result_t *res, const uint8_t *blob,
-                          size_t len)
-{
-    char errbuf[256];
-    static const char ctype[] = "application/msgpack", schema[] = "DetectionResult/1";
-    vc_mq_header_t hdrs[] = {{"content-type", ctype, sizeof(ctype) - 1},
-                             {"schema", schema, sizeof(schema) - 1}};
-    for (int attempt = 0; !detector_stopping; attempt++) {
-        int rc = vc_producer_send(d->producer, d->cfg.kafka.topic_results, res->id,
-                                  strlen(res->id), blob, len, hdrs, 2, errbuf, sizeof(errbuf));
-        if (rc == 0)
-            return 0;
-        VC_WARN("job.publish_retry", "id=%s attempt=%d error=\"%s\"", res->id, attempt, errbuf);
         detector_backoff(attempt);
     }
     return VC_ECLOSED;
@@ -326,22 +265,11 @@ static int process_request(job_t *job, const vc_request_t *req, const char *what
     int rc = vc_wire_result_encode(&res, &blob, &len);
     if (rc != 0)
         return rc;
-    rc = persist(d, &res, blob, len);
-    if (rc == 0)
-        rc = publish_result(d, &res, blob, len);
-    if (rc == 0 && media_error != NULL) {
-        char reason[400];
+    char reason[400] = "";
+    if (media_error != NULL)
         snprintf(reason, sizeof(reason), "%sid=%s: %s", what, res.id, media_error);
-        rc = send_dlq(job, "analyse", reason);
-    }
-    free(blob);
-    if (rc == 0) {
-        vc_counter_add(res.status == VC_STATUS_COMPLETED ? d->m_completed : d->m_failed, 1);
-        vc_histogram_observe(d->m_latency, (double)(vc_clock_mono_ns() - t0) / 1e9);
-        VC_DEBUG("job.done", "id=%s trace=%s status=%s", res.id, res.trace_id,
-                 vc_status_name(res.status));
-    }
-    return rc;
+    /* The writer thread makes it durable (sink.c); this thread goes on analysing. */
+    return detector_sink_put(d->sink, job, &res, blob, len, reason, t0);
 }
 
 /* A BatchEnvelope: every decodable item gets its own result; undecodable items are reported
@@ -352,7 +280,7 @@ static int process_batch(job_t *job)
     vc_wire_batch_t *b = NULL;
     int rc = vc_wire_batch_open(job->msg->payload, job->msg->len, &b, err, sizeof(err));
     if (rc != 0)
-        return send_dlq(job, "decode", err);
+        return detector_send_dlq(job, "decode", err);
     size_t n = vc_wire_batch_count(b), nbad = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         vc_request_t req;
@@ -369,7 +297,7 @@ static int process_batch(job_t *job)
     }
     vc_wire_batch_close(b);
     if (rc == 0 && nbad > 0)
-        rc = send_dlq(job, "decode", bad);
+        rc = detector_send_dlq(job, "decode", bad);
     return rc;
 }
 
@@ -382,7 +310,7 @@ static int process(job_t *job)
     int rc = vc_wire_request_decode(job->msg->payload, job->msg->len, &req, errbuf,
                                     sizeof(errbuf));
     if (rc != 0)
-        return send_dlq(job, "decode", errbuf);
+        return detector_send_dlq(job, "decode", errbuf);
     return process_request(job, &req, "");
 }
 
@@ -396,7 +324,7 @@ static int process_crashed(job_t *job, long long prior)
     vc_counter_add(job->d->m_crash_dlq, 1);
     int rc = process(job);
     if (rc == 0)
-        rc = send_dlq(job, "crash", job->crash_reason);
+        rc = detector_send_dlq(job, "crash", job->crash_reason);
     return rc;
 }
 
@@ -404,13 +332,12 @@ void detector_job_run(void *arg)
 {
     job_t *job = arg;
     detector_t *d = job->d;
+    atomic_store(&job->refs, 1); /* this thread's; each result in the sink adds one */
     detector_guard_t g;
     int rc = detector_guard_enter(d, job->msg, &g);
     if (rc == 0) {
         rc = g.prior >= d->cfg.max_crashes ? process_crashed(job, g.prior) : process(job);
         detector_guard_leave(d, &g);
     }
-    job->committable = rc == 0;
-    /* The done queue is sized for every job that can be in flight: this never blocks long. */
-    vc_queue_push(job->d->done, job, -1);
+    detector_job_release(job, rc == 0);
 }

@@ -18,9 +18,8 @@
 static json_t *latency_json(const vc_histogram_t *h)
 {
     return json_pack("{s:f, s:f, s:f, s:I, s:f}", "p50", vc_histogram_quantile(h, 0.5), "p95",
-                     vc_histogram_quantile(h, 0.95), "p99", vc_histogram_quantile(h, 0.99),
-                     "count", (json_int_t)vc_histogram_count(h), "sum",
-                     vc_histogram_sum(h));
+                     vc_histogram_quantile(h, 0.95), "p99", vc_histogram_quantile(h, 0.99), "count",
+                     (json_int_t)vc_histogram_count(h), "sum", vc_histogram_sum(h));
 }
 
 #define LAG_MAX_PARTITIONS 256
@@ -56,12 +55,16 @@ static json_t *snapshot(detector_t *d)
         (json_int_t)vc_counter_value(d->m_failed), "dead_letters",
         (json_int_t)vc_counter_value(d->m_dlq), "store_retries",
         (json_int_t)vc_counter_value(d->m_store_retries), "inflight",
-        (json_int_t)vc_offtrack_inflight(d->track), "inflight_bytes",
-        (json_int_t)d->inflight_bytes, "paused", d->paused, "threads",
-        (json_int_t)d->cfg.threads, "queued", (json_int_t)vc_threadpool_queued(d->pool),
-        "cpu_percent", r.process_cpu_percent, "rss_bytes", (json_int_t)r.rss_bytes);
+        (json_int_t)vc_offtrack_inflight(d->track), "inflight_bytes", (json_int_t)d->inflight_bytes,
+        "paused", d->paused, "threads", (json_int_t)d->cfg.threads, "queued",
+        (json_int_t)vc_threadpool_queued(d->pool), "cpu_percent", r.process_cpu_percent,
+        "rss_bytes", (json_int_t)r.rss_bytes);
     if (o != NULL) {
         json_object_set_new(o, "latency_seconds", latency_json(d->m_latency));
+        json_object_set_new(o, "writer_pending",
+                            json_integer((json_int_t)detector_sink_pending(d->sink)));
+        json_object_set_new(o, "result_batches",
+                            json_integer((json_int_t)vc_counter_value(d->m_batches)));
         add_lag(d, o);
     }
     return o;

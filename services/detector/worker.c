@@ -48,7 +48,9 @@ static int init_metrics(detector_t *d)
                                         "Messages dead-lettered after crashing workers.");
     d->m_deadline = vc_metrics_counter(d->metrics, "vc_deadline_exceeded_total",
                                        "Detections failed for exceeding DETECTION_DEADLINE.");
-    if (!d->m_consumed || !d->m_completed || !d->m_failed || !d->m_dlq ||
+    d->m_batches = vc_metrics_counter(d->metrics, "vc_result_batches_total",
+                                      "Result batches written (one PostgreSQL transaction each).");
+    if (!d->m_batches || !d->m_consumed || !d->m_completed || !d->m_failed || !d->m_dlq ||
         !d->m_store_retries || !d->m_latency || !d->m_crash_dlq || !d->m_deadline)
         return VC_ENOMEM;
     d->analysing_since = calloc((size_t)d->cfg.threads, sizeof(*d->analysing_since));
@@ -113,6 +115,8 @@ static int start(detector_t *d, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_producer_new(&d->cfg.kafka, d->cfg.instance_id, &d->producer, err, errlen);
     if (rc == 0)
+        rc = detector_sink_new(d, &d->sink);
+    if (rc == 0)
         rc = vc_consumer_new(&d->cfg.kafka, d->cfg.group_id, d->cfg.instance_id,
                              d->cfg.kafka.topic_requests, detector_on_rebalance, d,
                              &d->consumer, err, errlen);
@@ -122,6 +126,8 @@ static int start(detector_t *d, char *err, size_t errlen)
 static void stop(detector_t *d)
 {
     vc_threadpool_free(d->pool); /* joins; normally already shut down by the loop */
+    detector_sink_free(d->sink);  /* after the pool threads: they feed it */
+    d->sink = NULL;
     if (d->done != NULL) {
         void *item = NULL;
         while (vc_queue_pop(d->done, &item, 0) == 0) {

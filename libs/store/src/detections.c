@@ -34,36 +34,106 @@ static const char *nonempty(const char *s)
     return (s != NULL && *s != '\0') ? s : NULL;
 }
 
-int vc_detections_upsert(PGconn *conn, const vc_result_t *res, const uint8_t *blob, size_t len,
-                         char *err, size_t errlen)
-{
+/* The 13 parameters of UPSERT_SQL for one row; numbers are formatted into bufs. */
+typedef struct {
     char score[32], sub[24], start[24], done[24];
-    snprintf(score, sizeof(score), "%.17g", res->score);
+    const char *vals[13];
+    int lens[13], fmts[13];
+} upsert_params_t;
+
+static void upsert_params(upsert_params_t *p, const vc_result_t *res, const uint8_t *blob,
+                          size_t len)
+{
+    memset(p, 0, sizeof(*p));
+    snprintf(p->score, sizeof(p->score), "%.17g", res->score);
     const char *vals[13] = {
         res->id,
         res->tenant,
         vc_type_name(res->type),
         vc_status_name(res->status),
         vc_verdict_name(res->verdict),
-        res->has_score ? score : NULL,
+        res->has_score ? p->score : NULL,
         nonempty(res->reason),
         nonempty(res->detector),
         nonempty(res->model_version),
         (const char *)blob,
-        ms_param(res->submitted_at_ms, sub, sizeof(sub)),
-        ms_param(res->started_at_ms, start, sizeof(start)),
-        ms_param(res->completed_at_ms, done, sizeof(done)),
+        ms_param(res->submitted_at_ms, p->sub, sizeof(p->sub)),
+        ms_param(res->started_at_ms, p->start, sizeof(p->start)),
+        ms_param(res->completed_at_ms, p->done, sizeof(p->done)),
     };
-    int lens[13] = {0};
-    int fmts[13] = {0};
-    lens[9] = (int)len;
-    fmts[9] = 1; /* result: binary bytea */
-    PGresult *r = PQexecParams(conn, UPSERT_SQL, 13, NULL, vals, lens, fmts, 0);
+    memcpy(p->vals, vals, sizeof(vals));
+    p->lens[9] = (int)len;
+    p->fmts[9] = 1; /* result: binary bytea */
+}
+
+int vc_detections_upsert(PGconn *conn, const vc_result_t *res, const uint8_t *blob, size_t len,
+                         char *err, size_t errlen)
+{
+    upsert_params_t p;
+    upsert_params(&p, res, blob, len);
+    PGresult *r = PQexecParams(conn, UPSERT_SQL, 13, NULL, p.vals, p.lens, p.fmts, 0);
     int rc = 0;
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = vc_err(err, errlen, VC_EIO, "postgres upsert %s: %s", res->id,
                     PQresultErrorMessage(r));
     PQclear(r);
+    return rc;
+}
+
+/* Reads the pipeline's results up to its sync point. Returns 0 when every statement
+ * succeeded, else VC_EIO with the first error in err. */
+static int pipeline_results(PGconn *conn, char *err, size_t errlen)
+{
+    int rc = 0, idle = 0;
+    for (;;) {
+        PGresult *r = PQgetResult(conn);
+        if (r == NULL) {
+            /* NULL ends each statement's results; twice in a row means nothing more comes. */
+            if (PQstatus(conn) != CONNECTION_OK || ++idle > 1)
+                return rc ? rc : vc_err(err, errlen, VC_EIO, "postgres pipeline: %s",
+                                        PQerrorMessage(conn));
+            continue;
+        }
+        idle = 0;
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            return rc;
+        }
+        if (rc == 0 && st != PGRES_COMMAND_OK)
+            rc = vc_err(err, errlen, VC_EIO, "postgres batch upsert: %s",
+                        st == PGRES_PIPELINE_ABORTED ? "pipeline aborted"
+                                                     : PQresultErrorMessage(r));
+        PQclear(r);
+    }
+}
+
+int vc_detections_upsert_many(PGconn *conn, const vc_detection_row_t *rows, size_t n,
+                              char *err, size_t errlen)
+{
+    if (n == 0)
+        return 0;
+    if (n == 1)
+        return vc_detections_upsert(conn, rows[0].res, rows[0].blob, rows[0].len, err, errlen);
+    if (PQenterPipelineMode(conn) != 1)
+        return vc_err(err, errlen, VC_EIO, "postgres pipeline mode: %s", PQerrorMessage(conn));
+    /* BEGIN, the rows, COMMIT and a sync go out together: one round trip, one commit. */
+    int sent = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    for (size_t i = 0; sent && i < n; i++) {
+        upsert_params_t p;
+        upsert_params(&p, rows[i].res, rows[i].blob, rows[i].len);
+        sent = PQsendQueryParams(conn, UPSERT_SQL, 13, NULL, p.vals, p.lens, p.fmts, 0);
+    }
+    sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+    sent = sent && PQpipelineSync(conn);
+    int rc = sent ? pipeline_results(conn, err, errlen)
+                  : vc_err(err, errlen, VC_EIO, "postgres pipeline send: %s",
+                           PQerrorMessage(conn));
+    if (PQexitPipelineMode(conn) != 1 && rc == 0)
+        rc = vc_err(err, errlen, VC_EIO, "postgres pipeline exit: %s", PQerrorMessage(conn));
+    /* An error skips the COMMIT and leaves the transaction open in a failed state. */
+    if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        PQclear(PQexec(conn, "ROLLBACK"));
     return rc;
 }
 

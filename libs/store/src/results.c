@@ -59,6 +59,57 @@ int vc_results_put(vc_redis_pool_t *pool, const char *id, const uint8_t *buf, si
     return rc;
 }
 
+/* Checks one SET + PUBLISH reply pair of vc_results_put_many. */
+static int check_pair(redisReply *set, redisReply *pub, char *err, size_t errlen)
+{
+    if (set->type == REDIS_REPLY_ERROR)
+        return vc_err(err, errlen, VC_EIO, "redis SET: %s", set->str);
+    if (pub->type == REDIS_REPLY_ERROR)
+        return vc_err(err, errlen, VC_EIO, "redis PUBLISH: %s", pub->str);
+    return 0;
+}
+
+int vc_results_put_many(vc_redis_pool_t *pool, const vc_results_item_t *items, size_t n,
+                        long long ttl_s, char *err, size_t errlen)
+{
+    char key[KEY_MAX], ttl[24];
+    snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
+    for (size_t i = 0; i < n; i++)
+        if (make_key(items[i].id, key, sizeof(key)) != 0)
+            return vc_err(err, errlen, VC_EINVAL, "detection id too long");
+    redisContext *c = NULL;
+    int rc = vc_redis_acquire(pool, &c, err, errlen);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        make_key(items[i].id, key, sizeof(key));
+        const char *argv[] = {"SET", key, (const char *)items[i].buf, "EX", ttl};
+        size_t argvlen[] = {3, strlen(key), items[i].len, 2, strlen(ttl)};
+        redisAppendCommandArgv(c, 5, argv, argvlen);
+        redisAppendCommand(c, "PUBLISH %s %s", VC_RESULTS_CHANNEL, items[i].id);
+    }
+    /* Every reply is read, even after an error, so the connection stays in step. */
+    int broken = 0;
+    for (size_t i = 0; i < n && !broken; i++) {
+        redisReply *set = NULL, *pub = NULL;
+        int trc = take_reply(c, &set, err, errlen);
+        if (trc == 0)
+            trc = take_reply(c, &pub, err, errlen);
+        if (trc != 0) {
+            broken = 1;
+            rc = trc;
+        } else if (rc == 0) {
+            rc = check_pair(set, pub, err, errlen);
+        }
+        if (set != NULL)
+            freeReplyObject(set);
+        if (pub != NULL)
+            freeReplyObject(pub);
+    }
+    vc_redis_release(pool, c, broken);
+    return rc;
+}
+
 int vc_results_get(vc_redis_pool_t *pool, const char *id, uint8_t **buf, size_t *len, char *err,
                    size_t errlen)
 {

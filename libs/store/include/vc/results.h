@@ -17,6 +17,20 @@
 int vc_results_put(vc_redis_pool_t *pool, const char *id, const uint8_t *buf, size_t len,
                    long long ttl_s, int only_if_absent, int publish, char *err, size_t errlen);
 
+/* One final result for vc_results_put_many (borrowed pointers). */
+typedef struct {
+    const char *id;
+    const uint8_t *buf;
+    size_t len;
+} vc_results_item_t;
+
+/* Stores n final results (SET with TTL, then PUBLISH of the id, for each) in one pipelined
+ * round trip. Idempotent, so a retry after a partial failure is harmless. Returns 0 when
+ * every command succeeded, else the first error (VC_EINVAL for an id too long, before
+ * anything is sent). */
+int vc_results_put_many(vc_redis_pool_t *pool, const vc_results_item_t *items, size_t n,
+                        long long ttl_s, char *err, size_t errlen);
+
 /* Fetches the stored bytes. *buf is malloc'd (caller frees with free()). Returns 0,
  * VC_ENOTFOUND or a transport error. */
 int vc_results_get(vc_redis_pool_t *pool, const char *id, uint8_t **buf, size_t *len, char *err,
