@@ -76,6 +76,37 @@ static int load_audio_model(detector_config_t *cfg, char *err, size_t errlen)
     return rc;
 }
 
+/* Video decoding limits (checked before allocating) and decision thresholds. The wall-clock
+ * limit follows DETECTION_DEADLINE (load_process runs first). */
+static int load_video(detector_config_t *cfg, char *err, size_t errlen)
+{
+    vc_video_opts_t *v = &cfg->video;
+    vc_video_opts_default(v);
+    long long secs = 0, width = 0, height = 0, frames = 0;
+    int rc = vc_config_int("MAX_VIDEO_SECONDS", 120, 1, 3600, &secs, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("MAX_VIDEO_WIDTH", 3840, 16, 4096, &width, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("MAX_VIDEO_HEIGHT", 2160, 16, 4096, &height, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("MAX_VIDEO_FRAMES", 1800, 2, 100000, &frames, err, errlen);
+    if (rc == 0)
+        rc = threshold("VIDEO_GENUINE_BELOW", v->genuine_threshold, &v->genuine_threshold, err,
+                       errlen);
+    if (rc == 0)
+        rc = threshold("VIDEO_SPOOF_FROM", v->spoof_threshold, &v->spoof_threshold, err, errlen);
+    if (rc == 0 && v->genuine_threshold > v->spoof_threshold)
+        rc = vc_err(err, errlen, VC_EINVAL,
+                    "VIDEO_GENUINE_BELOW=%g: must not exceed VIDEO_SPOOF_FROM=%g",
+                    v->genuine_threshold, v->spoof_threshold);
+    v->max_duration_s = (double)secs;
+    v->max_width = (int)width;
+    v->max_height = (int)height;
+    v->max_frames = (int)frames;
+    v->max_wall_s = (double)cfg->deadline_ms / 1000.0;
+    return rc;
+}
+
 static int load_limits(detector_config_t *cfg, char *err, size_t errlen)
 {
     long long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -169,6 +200,8 @@ int detector_config_load(detector_config_t *cfg, char *err, size_t errlen)
         rc = load_audio_model(cfg, err, errlen);
     if (rc == 0)
         rc = load_process(cfg, err, errlen);
+    if (rc == 0)
+        rc = load_video(cfg, err, errlen);
     if (rc == 0)
         rc = load_test_hooks(cfg, err, errlen);
     if (rc == 0)

@@ -24,6 +24,7 @@
 #include "vc/redis.h"
 #include "vc/resources.h"
 #include "vc/threadpool.h"
+#include "vc/video.h"
 #include "vc/wire.h"
 
 typedef struct {
@@ -44,6 +45,9 @@ typedef struct {
     const char *audio_model_path; /* AUDIO_MODEL_PATH=<the committed model> */
     double audio_genuine_below;   /* AUDIO_GENUINE_BELOW=0.35: fused score below: genuine */
     double audio_spoof_from;      /* AUDIO_SPOOF_FROM=0.65: at or above: spoof */
+    vc_video_opts_t video;   /* MAX_VIDEO_SECONDS=120, MAX_VIDEO_WIDTH/HEIGHT=3840/2160,
+                                MAX_VIDEO_FRAMES=1800, VIDEO_GENUINE_BELOW=0.35,
+                                VIDEO_SPOOF_FROM=0.5; wall limit = DETECTION_DEADLINE */
     long long processes;     /* PROCESS_POOL_SIZE=cores: worker processes of a supervisor */
     const char *http_host;   /* DETECTOR_HTTP_HOST=127.0.0.1 */
     long long http_port;     /* DETECTOR_HTTP_PORT=0: /health + /metrics off */
@@ -168,6 +172,12 @@ int detector_sink_put(detector_sink_t *s, job_t *job, const vc_result_t *res, ui
 size_t detector_sink_pending(detector_sink_t *s);
 /* Closes the writer's queue, lets it write what is queued and joins it. NULL is a no-op. */
 void detector_sink_free(detector_sink_t *s);
+
+/* Pool thread: analyses req's media (audio, video or both, as its type says) into res:
+ * analyzers, segments, score, verdict, status. On a media error res is FAILED with the reason
+ * and *media_error points at it (the message is also dead-lettered). */
+void detector_analyse(detector_t *d, const vc_request_t *req, vc_result_t *res,
+                      const char **media_error);
 
 /* Runs on a pool thread: processes job->msg and posts the job to d->done. */
 void detector_job_run(void *arg);

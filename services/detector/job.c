@@ -1,18 +1,14 @@
 /* One detection job, run on a pool thread: decode the request, analyse its media, make the
  * result durable (PostgreSQL, then Redis + notification, then the results topic) and post the
  * job back to the main thread. Poison messages go to the dead-letter topic instead. */
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <time.h>
 
 #include "detector.h"
 #include "vc/clock.h"
-#include "vc/detections.h"
 #include "vc/error.h"
-#include "vc/results.h"
 #include "vc/wire.h"
 #include "vc/wire_batch.h"
 
@@ -66,157 +62,6 @@ int detector_send_dlq(job_t *job, const char *stage, const char *reason)
     return VC_ECLOSED;
 }
 
-static void add_audio_evidence(vc_analyzer_t *an, const vc_audio_report_t *r)
-{
-    vc_analyzer_add_evidence(an, "duration_s", r->duration_s);
-    vc_analyzer_add_evidence(an, "sample_rate_hz", r->sample_rate);
-    vc_analyzer_add_evidence(an, "channels", r->channels);
-    vc_analyzer_add_evidence(an, "rms_dbfs", r->rms_dbfs);
-    vc_analyzer_add_evidence(an, "peak_dbfs", r->peak_dbfs);
-    vc_analyzer_add_evidence(an, "clipping_ratio", r->clipping_ratio);
-    vc_analyzer_add_evidence(an, "silence_ratio", r->silence_ratio);
-    vc_analyzer_add_evidence(an, "spectral_centroid_hz", r->spectral_centroid_hz);
-    vc_analyzer_add_evidence(an, "spectral_bandwidth_hz", r->spectral_bandwidth_hz);
-    vc_analyzer_add_evidence(an, "spectral_flatness", r->spectral_flatness);
-}
-
-/* This pool thread's slot in d->analysing_since (pool threads never exceed cfg.threads). */
-static _Atomic int64_t *analysis_slot(detector_t *d)
-{
-    static _Thread_local int slot = -1;
-    if (slot < 0)
-        slot = atomic_fetch_add(&d->next_slot, 1);
-    return slot < d->cfg.threads ? &d->analysing_since[slot] : NULL;
-}
-
-/* Marks the start of an analysis (for the supervisor's stuck-worker check) and runs the test
- * hooks, which exist only when DETECTOR_TEST_HOOKS=1 (config.c refuses them otherwise).
- * Returns the start time in monotonic ms. */
-static int64_t analysis_begin(detector_t *d, const vc_request_t *req)
-{
-    int64_t t0 = vc_clock_mono_ms();
-    _Atomic int64_t *slot = analysis_slot(d);
-    if (slot != NULL)
-        atomic_store(slot, t0);
-    const char *prefix = d->cfg.crash_prefix;
-    if (prefix != NULL && *prefix != '\0' && strncmp(req->id, prefix, strlen(prefix)) == 0) {
-        VC_ERROR("test_hook.crash", "id=%s msg=\"DETECTOR_CRASH_ON_ID_PREFIX matched\"",
-                 req->id);
-        struct rlimit no_core = {0, 0};
-        setrlimit(RLIMIT_CORE, &no_core); /* a test crash leaves no core file behind */
-        abort();
-    }
-    if (d->cfg.test_delay_ms > 0) {
-        long long ms = d->cfg.test_delay_ms;
-        struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL); /* test hook: an artificially slow analysis */
-    }
-    return t0;
-}
-
-/* Clears the analysis mark; returns how long the analysis took in ms. */
-static int64_t analysis_end(detector_t *d, int64_t t0)
-{
-    _Atomic int64_t *slot = analysis_slot(d);
-    if (slot != NULL)
-        atomic_store(slot, 0);
-    return vc_clock_mono_ms() - t0;
-}
-
-/* Fills res from the analysis of req. Returns 0 when analysed; otherwise res is FAILED with
- * a reason and *media_error is set for the dead-letter record. */
-/* Copies one spoof analyzer of the engine into the result (score + evidence). */
-static void add_spoof_analyzer(vc_result_t *res, const vc_audio_analyzer_result_t *a)
-{
-    vc_analyzer_t *an = vc_result_add_analyzer(res, "audio", a->name, a->version);
-    if (an == NULL)
-        return;
-    an->has_score = 1;
-    an->score = a->score;
-    for (size_t i = 0; i < a->n_evidence; i++)
-        vc_analyzer_add_evidence(an, a->evidence[i].key, a->evidence[i].value);
-}
-
-static vc_verdict_t verdict_of(vc_audio_verdict_t v)
-{
-    return v == VC_AUDIO_SPOOF     ? VC_VERDICT_SPOOF
-           : v == VC_AUDIO_GENUINE ? VC_VERDICT_GENUINE
-                                   : VC_VERDICT_INCONCLUSIVE;
-}
-
-/* The spoof engine (synthetic speech, replay, splice; fused by the model): the score and
- * verdict the client gets. The signal statistics stay in the result as evidence. */
-static void score_audio(detector_t *d, const vc_request_t *req, vc_result_t *res,
-                        const char **media_error)
-{
-    vc_audio_detect_opts_t opts;
-    vc_audio_detect_opts_default(&opts);
-    opts.decode = d->cfg.audio;
-    opts.decode.pcm_sample_rate = req->audio.sample_rate;
-    opts.genuine_below = d->cfg.audio_genuine_below;
-    opts.spoof_from = d->cfg.audio_spoof_from;
-    vc_audio_detection_t *det = malloc(sizeof(*det)); /* ~8 KB: not on a pool thread's stack */
-    char errbuf[200];
-    int rc = det == NULL ? VC_ENOMEM
-                         : vc_audio_detect(d->audio_model, req->audio.data, req->audio.len,
-                                           req->audio.format, &opts, det, errbuf, sizeof(errbuf));
-    if (rc != 0) {
-        res->status = VC_STATUS_FAILED;
-        snprintf(res->reason, sizeof(res->reason), "audio: %s",
-                 det == NULL ? "out of memory" : errbuf);
-        *media_error = res->reason;
-        free(det);
-        return;
-    }
-    for (size_t i = 0; i < det->n_analyzers; i++)
-        add_spoof_analyzer(res, &det->analyzers[i]);
-    res->status = VC_STATUS_COMPLETED;
-    res->verdict = verdict_of(det->verdict);
-    res->has_score = 1;
-    res->score = det->score < 0 ? 0 : det->score > 1 ? 1 : det->score;
-    snprintf(res->model_version, sizeof(res->model_version), "%s", det->model_version);
-    free(det);
-}
-
-static void analyse(detector_t *d, const vc_request_t *req, vc_result_t *res,
-                    const char **media_error)
-{
-    if (req->type != VC_TYPE_AUDIO) {
-        res->status = VC_STATUS_FAILED;
-        snprintf(res->reason, sizeof(res->reason),
-                 "%s analysis is not available in this version", vc_type_name(req->type));
-        return;
-    }
-    vc_audio_opts_t opts = d->cfg.audio;
-    opts.pcm_sample_rate = req->audio.sample_rate;
-    vc_audio_report_t rep;
-    char errbuf[200];
-    int64_t t0 = analysis_begin(d, req);
-    int rc = vc_audio_analyze(req->audio.data, req->audio.len, req->audio.format, &opts, &rep,
-                              errbuf, sizeof(errbuf));
-    int64_t took_ms = analysis_end(d, t0);
-    if (took_ms > d->cfg.deadline_ms) {
-        /* The deadline is checked when the analysis returns; one that never returns is
-         * killed with its worker by the supervisor (see supervisor.c). */
-        res->status = VC_STATUS_FAILED;
-        snprintf(res->reason, sizeof(res->reason),
-                 "deadline exceeded: analysis took %.1f s, DETECTION_DEADLINE is %.1f s",
-                 (double)took_ms / 1000.0, (double)d->cfg.deadline_ms / 1000.0);
-        vc_counter_add(d->m_deadline, 1);
-        return;
-    }
-    if (rc != 0) {
-        res->status = VC_STATUS_FAILED;
-        snprintf(res->reason, sizeof(res->reason), "audio: %s", errbuf);
-        *media_error = res->reason;
-        return;
-    }
-    vc_analyzer_t *an = vc_result_add_analyzer(res, "audio", "signal_stats", vc_detect_version());
-    if (an != NULL)
-        add_audio_evidence(an, &rep);
-    score_audio(d, req, res, media_error);
-}
-
 static void result_init(detector_t *d, const vc_request_t *req, vc_result_t *res)
 {
     memset(res, 0, sizeof(*res));
@@ -257,7 +102,7 @@ static int process_request(job_t *job, const vc_request_t *req, const char *what
         snprintf(res.reason, sizeof(res.reason), "%s", job->crash_reason);
     } else {
         mark_processing(d, &res);
-        analyse(d, req, &res, &media_error);
+        detector_analyse(d, req, &res, &media_error);
     }
     res.completed_at_ms = vc_clock_wall_ms();
     uint8_t *blob = NULL;

@@ -61,6 +61,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "usage: vc-detector [--worker N --instance ID --parent PID]\n");
             return 2;
         }
+        vc_video_quiet_logs(); /* hostile media must not flood the log through libav */
         return detector_worker_main(&cfg, parent);
     }
     if (argc > 1) {

@@ -25,6 +25,7 @@
 #include "vc/detect.h"
 #include "vc/detect_audio.h"
 #include "vc/error.h"
+#include "vc/video.h"
 
 #define MAX_FILE_BYTES ((size_t)256 * 1024 * 1024)
 
@@ -189,6 +190,7 @@ int main(int argc, char **argv)
     cli_args_t args;
     int failed = 0;
 
+    vc_video_quiet_logs(); /* errors are reported in the JSON, not by libav on stderr */
     int first = parse_args(argc, argv, &args);
     if (first == 0) {
         usage(stdout);

@@ -88,4 +88,7 @@ int vc_wire__pack_num(msgpack_packer *pk, const char *key, int has, double val);
  * free()) and returns 0; otherwise destroys sb and returns VC_ENOMEM. */
 int vc_wire__finish(msgpack_sbuffer *sb, int rc, uint8_t **out, size_t *outlen);
 
+/* True when a segment can be encoded (and would decode back): names.c. */
+int vc_wire__segment_ok(const vc_segment_t *sg);
+
 #endif

@@ -94,30 +94,56 @@ static json_t *analyzer(const vc_analyzer_t *an)
     return a;
 }
 
-/* Appends an analyzer to modalities[modality].analyzers, creating the entry on first use. */
+/* modalities[key][member]: an array, created (with the modality's entry) on first use. */
+static json_t *modality_list(json_t *mods, const char *key, const char *member)
+{
+    json_t *mod = json_object_get(mods, key);
+    if (mod == NULL) {
+        mod = json_object();
+        if (json_object_set_new(mods, key, mod) != 0)
+            return NULL;
+    }
+    json_t *list = json_object_get(mod, member);
+    if (list == NULL) {
+        list = json_array();
+        if (json_object_set_new(mod, member, list) != 0)
+            return NULL;
+    }
+    return list;
+}
+
+/* Appends an analyzer to modalities[modality].analyzers. */
 static int add_analyzer(json_t *mods, const vc_analyzer_t *an)
 {
     char key[sizeof an->modality + 1];
     safe_key(an->modality, sizeof an->modality, key);
-    json_t *list = json_object_get(json_object_get(mods, key), "analyzers");
-    if (list == NULL) {
-        json_t *mod = json_object();
-        list = json_array();
-        int rc = json_object_set_new(mod, "analyzers", list);
-        rc |= json_object_set_new(mods, key, mod);
-        if (rc != 0)
-            return -1;
-    }
-    return json_array_append_new(list, analyzer(an));
+    json_t *list = modality_list(mods, key, "analyzers");
+    return list == NULL ? -1 : json_array_append_new(list, analyzer(an));
 }
 
-/* {audio:{analyzers:[...]}, video:{...}}: only modalities that have analyzers appear. */
+/* Appends {start, end, score} to modalities[modality].segments. */
+static int add_segment(json_t *mods, const vc_segment_t *sg)
+{
+    json_t *list = modality_list(mods, vc_type_name(sg->modality), "segments");
+    json_t *o = json_pack("{s:f, s:f, s:f}", "start", sg->start_s, "end", sg->end_s, "score",
+                          sg->score);
+    if (list == NULL || o == NULL) {
+        json_decref(o);
+        return -1;
+    }
+    return json_array_append_new(list, o);
+}
+
+/* {audio:{analyzers:[...], segments:[...]}, video:{...}}: only modalities that have analyzers
+ * or segments appear. */
 static json_t *modalities(const vc_result_t *res)
 {
     json_t *mods = json_object();
     int rc = mods == NULL ? -1 : 0;
     for (size_t i = 0; rc == 0 && i < res->n_analyzers && i < VC_WIRE_MAX_ANALYZERS; i++)
         rc = add_analyzer(mods, &res->analyzers[i]);
+    for (size_t i = 0; rc == 0 && i < res->n_segments && i < VC_WIRE_MAX_SEGMENTS; i++)
+        rc = add_segment(mods, &res->segments[i]);
     if (rc != 0) {
         json_decref(mods);
         return NULL;

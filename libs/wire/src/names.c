@@ -1,6 +1,8 @@
 /* Names of the wire enums, and the builders of a result's analyzer list. */
+#include <math.h>
 #include <string.h>
 
+#include "codec.h"
 #include "vc/error.h"
 #include "vc/wire.h"
 
@@ -138,5 +140,27 @@ int vc_analyzer_add_evidence(vc_analyzer_t *an, const char *key, double value)
         return VC_EINVAL;
     ev->value = value;
     an->n_evidence++;
+    return 0;
+}
+
+/* A segment the codec can carry: audio or video, finite ordered times, a probability. */
+int vc_wire__segment_ok(const vc_segment_t *sg)
+{
+    return (sg->modality == VC_TYPE_AUDIO || sg->modality == VC_TYPE_VIDEO) &&
+           isfinite(sg->start_s) && isfinite(sg->end_s) && sg->start_s >= 0 &&
+           sg->start_s < sg->end_s && sg->score >= 0.0 && sg->score <= 1.0;
+}
+
+int vc_result_add_segment(vc_result_t *res, vc_type_t modality, double start_s, double end_s,
+                          double score)
+{
+    if (res == NULL)
+        return VC_EINVAL;
+    vc_segment_t sg = {modality, start_s, end_s, score};
+    if (!vc_wire__segment_ok(&sg))
+        return VC_EINVAL;
+    if (res->n_segments >= VC_WIRE_MAX_SEGMENTS)
+        return VC_EFULL;
+    res->segments[res->n_segments++] = sg;
     return 0;
 }

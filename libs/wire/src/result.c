@@ -25,6 +25,7 @@ enum {
     R_COMPLETED,
     R_ANALYZERS,
     R_TRACE_ID,
+    R_SEGMENTS,
     R_COUNT
 };
 static const vc_wire__field_t result_fields[R_COUNT] = {
@@ -44,6 +45,15 @@ static const vc_wire__field_t result_fields[R_COUNT] = {
     [R_COMPLETED] = {"completed_at", VC_WIRE__INT, VC_WIRE__NILABLE, 0},
     [R_ANALYZERS] = {"analyzers", VC_WIRE__ARRAY, VC_WIRE__NILABLE, VC_WIRE_MAX_ANALYZERS},
     [R_TRACE_ID] = {"trace_id", VC_WIRE__STR, VC_WIRE__NILABLE, 32},
+    [R_SEGMENTS] = {"segments", VC_WIRE__ARRAY, VC_WIRE__NILABLE, VC_WIRE_MAX_SEGMENTS},
+};
+
+enum { S_MODALITY, S_START, S_END, S_SCORE, S_COUNT };
+static const vc_wire__field_t segment_fields[S_COUNT] = {
+    [S_MODALITY] = {"modality", VC_WIRE__STR, VC_WIRE__REQUIRED, 15},
+    [S_START] = {"start", VC_WIRE__NUM, VC_WIRE__REQUIRED, 0},
+    [S_END] = {"end", VC_WIRE__NUM, VC_WIRE__REQUIRED, 0},
+    [S_SCORE] = {"score", VC_WIRE__NUM, VC_WIRE__REQUIRED, 0},
 };
 
 enum { A_MODALITY, A_NAME, A_VERSION, A_SCORE, A_EVIDENCE, A_COUNT };
@@ -111,7 +121,24 @@ static int result_ok(const vc_result_t *res)
         if (!analyzer_ok(&res->analyzers[i]))
             return 0;
     }
+    if (res->n_segments > VC_WIRE_MAX_SEGMENTS)
+        return 0;
+    for (size_t i = 0; i < res->n_segments; i++) {
+        if (!vc_wire__segment_ok(&res->segments[i]))
+            return 0;
+    }
     return 1;
+}
+
+/* Packs one segment map {modality, start, end, score}. */
+static int pack_segment(msgpack_packer *pk, const vc_segment_t *sg)
+{
+    int rc = msgpack_pack_map(pk, 4);
+    rc |= vc_wire__pack_str(pk, "modality", vc_type_name(sg->modality));
+    rc |= vc_wire__pack_num(pk, "start", 1, sg->start_s);
+    rc |= vc_wire__pack_num(pk, "end", 1, sg->end_s);
+    rc |= vc_wire__pack_num(pk, "score", 1, sg->score);
+    return rc;
 }
 
 /* Packs one analyzer map {modality, name, version, score, evidence}. */
@@ -145,7 +172,8 @@ int vc_wire_result_encode(const vc_result_t *res, uint8_t **out, size_t *outlen)
     msgpack_sbuffer_init(&sb);
     msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
     const char *verdict = vc_verdict_name(res->verdict);
-    int rc = msgpack_pack_map(&pk, 13u + (res->reason[0] != '\0') + (res->trace_id[0] != '\0'));
+    int rc = msgpack_pack_map(&pk, 13u + (res->reason[0] != '\0') + (res->trace_id[0] != '\0') +
+                                       (res->n_segments > 0));
     rc |= vc_wire__pack_int(&pk, "v", VC_WIRE_VERSION);
     rc |= vc_wire__pack_str(&pk, "id", res->id);
     rc |= vc_wire__pack_str(&pk, "tenant", res->tenant);
@@ -168,6 +196,12 @@ int vc_wire_result_encode(const vc_result_t *res, uint8_t **out, size_t *outlen)
     rc |= msgpack_pack_array(&pk, res->n_analyzers);
     for (size_t i = 0; i < res->n_analyzers; i++)
         rc |= pack_analyzer(&pk, &res->analyzers[i]);
+    if (res->n_segments > 0) {
+        rc |= vc_wire__pack_key(&pk, "segments");
+        rc |= msgpack_pack_array(&pk, res->n_segments);
+        for (size_t i = 0; i < res->n_segments; i++)
+            rc |= pack_segment(&pk, &res->segments[i]);
+    }
     return vc_wire__finish(&sb, rc, out, outlen);
 }
 
@@ -241,6 +275,31 @@ static int read_analyzer(const msgpack_object *o, uint32_t i, vc_analyzer_t *an,
     return rc;
 }
 
+/* Reads segments[i] (o) into *sg. */
+static int read_segment(const msgpack_object *o, uint32_t i, vc_segment_t *sg, char *err,
+                        size_t errlen)
+{
+    const msgpack_object *f[S_COUNT];
+    char where[32], modality[16];
+    snprintf(where, sizeof where, "segments[%u].", i);
+    int rc = vc_wire__fields(o, segment_fields, S_COUNT, f, where, err, errlen);
+    if (rc == 0)
+        rc = vc_wire__copy_str(f[S_MODALITY], modality, sizeof modality, where, "modality", err,
+                               errlen);
+    if (rc != 0)
+        return rc;
+    if (vc_type_parse(modality, &sg->modality) != 0)
+        sg->modality = 0;
+    sg->start_s = vc_wire__num(f[S_START]);
+    sg->end_s = vc_wire__num(f[S_END]);
+    sg->score = vc_wire__num(f[S_SCORE]);
+    if (!vc_wire__segment_ok(sg))
+        return vc_err(err, errlen, VC_EPROTO,
+                      "%s: needs modality audio or video, 0 <= start < end, score in [0, 1]",
+                      where);
+    return 0;
+}
+
 /* Reads the enum-valued fields type, status and verdict. */
 static int read_enums(const msgpack_object **f, vc_result_t *res, char *err, size_t errlen)
 {
@@ -310,6 +369,13 @@ static int read_result(const msgpack_object **f, vc_result_t *res, char *err, si
         if (rc != 0)
             return rc;
         res->n_analyzers = i + 1;
+    }
+    arr = f[R_SEGMENTS];
+    for (uint32_t i = 0; arr != NULL && i < arr->via.array.size; i++) {
+        rc = read_segment(&arr->via.array.ptr[i], i, &res->segments[i], err, errlen);
+        if (rc != 0)
+            return rc;
+        res->n_segments = i + 1;
     }
     return 0;
 }

@@ -49,6 +49,25 @@ static void expect_render(const vc_result_t *res, const char *want)
     free(got);
 }
 
+/* Segments appear under their modality, after its analyzers, in order. */
+static void test_segments(void)
+{
+    vc_result_t res = completed();
+    ASSERT_OK(vc_result_add_segment(&res, VC_TYPE_AUDIO, 0, 1, 0.25));
+    ASSERT_OK(vc_result_add_segment(&res, VC_TYPE_AUDIO, 1, 1.5, 0.75));
+    res.n_analyzers = 0;
+    expect_render(
+        &res,
+        "{\"detection_id\":\"det-9\",\"status\":\"completed\",\"detection_type\":\"multimodal\","
+        "\"verdict\":\"spoof\",\"score\":0.875,\"detector\":\"det-a\",\"model_version\":\"m3\","
+        "\"submitted_at\":\"2025-11-25T18:30:00.123Z\","
+        "\"started_at\":\"2025-11-25T18:30:00.373Z\","
+        "\"completed_at\":\"2025-11-25T18:30:01.123Z\","
+        "\"timings\":{\"queue_ms\":250,\"processing_ms\":750},"
+        "\"modalities\":{\"audio\":{\"segments\":[{\"start\":0.0,\"end\":1.0,\"score\":0.25},"
+        "{\"start\":1.0,\"end\":1.5,\"score\":0.75}]}}}");
+}
+
 static void test_completed(void)
 {
     vc_result_t res = completed();
@@ -139,6 +158,7 @@ static void test_error_body(void)
 int main(void)
 {
     RUN(test_completed);
+    RUN(test_segments);
     RUN(test_queued_and_failed);
     RUN(test_odd_values);
     RUN(test_error_body);

@@ -1,6 +1,7 @@
 /* DetectionResult codec: round trips, builders, encoder refusals, every required field missing,
  * wrong types and values, bounds, the version rule, truncation at every length, random and
  * mutated bytes. */
+#include <math.h>
 #include <msgpack.h>
 
 #include "test.h"
@@ -31,6 +32,8 @@ static vc_result_t completed(void)
     ASSERT_OK(vc_analyzer_add_evidence(an, "frames", 812));
     an = vc_result_add_analyzer(&res, "video", "static_image", NULL);
     ASSERT(an != NULL);
+    ASSERT_OK(vc_result_add_segment(&res, VC_TYPE_AUDIO, 0, 1, 0.25));
+    ASSERT_OK(vc_result_add_segment(&res, VC_TYPE_AUDIO, 1, 1.5, 0.75));
     return res;
 }
 
@@ -74,6 +77,12 @@ static void roundtrip(const vc_result_t *res)
             ASSERT(a->evidence[j].value == b->evidence[j].value);
         }
     }
+    ASSERT_EQ(got.n_segments, res->n_segments);
+    for (size_t i = 0; i < res->n_segments; i++) {
+        const vc_segment_t *a = &got.segments[i], *b = &res->segments[i];
+        ASSERT_EQ(a->modality, b->modality);
+        ASSERT(a->start_s == b->start_s && a->end_s == b->end_s && a->score == b->score);
+    }
 }
 
 static void test_roundtrip(void)
@@ -115,6 +124,32 @@ static void test_builders(void)
     ASSERT_EQ(vc_analyzer_add_evidence(an, "", 1), VC_EINVAL);
     ASSERT_EQ(vc_analyzer_add_evidence(an, "0123456789abcdef0123456789abcdef", 1), VC_EINVAL);
     ASSERT_EQ(vc_analyzer_add_evidence(an, NULL, 1), VC_EINVAL);
+}
+
+/* Segments: the builder refuses what the codec cannot carry; the encoder refuses a bad one
+ * set by hand; a full list of VC_WIRE_MAX_SEGMENTS round-trips. */
+static void test_segments(void)
+{
+    vc_result_t res = completed();
+    ASSERT_EQ(vc_result_add_segment(&res, VC_TYPE_MULTIMODAL, 0, 1, 0.5), VC_EINVAL);
+    ASSERT_EQ(vc_result_add_segment(&res, VC_TYPE_AUDIO, 1, 1, 0.5), VC_EINVAL);
+    ASSERT_EQ(vc_result_add_segment(&res, VC_TYPE_AUDIO, -1, 1, 0.5), VC_EINVAL);
+    ASSERT_EQ(vc_result_add_segment(&res, VC_TYPE_AUDIO, 0, 1, 1.5), VC_EINVAL);
+    ASSERT_EQ(vc_result_add_segment(&res, VC_TYPE_AUDIO, 0, NAN, 0.5), VC_EINVAL);
+    ASSERT_EQ(vc_result_add_segment(NULL, VC_TYPE_AUDIO, 0, 1, 0.5), VC_EINVAL);
+    res.n_segments = 0;
+    for (int i = 0; i < VC_WIRE_MAX_SEGMENTS; i++)
+        ASSERT_OK(vc_result_add_segment(&res, i % 2 ? VC_TYPE_VIDEO : VC_TYPE_AUDIO, i, i + 1,
+                                        (double)i / VC_WIRE_MAX_SEGMENTS));
+    ASSERT_EQ(vc_result_add_segment(&res, VC_TYPE_AUDIO, 500, 501, 0.5), VC_EFULL);
+    roundtrip(&res);
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    res.segments[3].score = 2; /* set by hand, past the builder */
+    ASSERT_EQ(vc_wire_result_encode(&res, &buf, &len), VC_EINVAL);
+    res.segments[3].score = 0.5;
+    res.segments[3].end_s = res.segments[3].start_s;
+    ASSERT_EQ(vc_wire_result_encode(&res, &buf, &len), VC_EINVAL);
 }
 
 static void test_encode_refuses(void)
@@ -381,6 +416,7 @@ int main(void)
 {
     RUN(test_roundtrip);
     RUN(test_builders);
+    RUN(test_segments);
     RUN(test_encode_refuses);
     RUN(test_decode_errors);
     RUN(test_bytes);

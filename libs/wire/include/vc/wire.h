@@ -8,8 +8,9 @@
 #include "vc/id.h"
 
 #define VC_WIRE_VERSION 1 /* schema major version this code writes and accepts */
-#define VC_WIRE_MAX_ANALYZERS 8
+#define VC_WIRE_MAX_ANALYZERS 16 /* audio 4 + video 7 + fusion, with room */
 #define VC_WIRE_MAX_EVIDENCE 16
+#define VC_WIRE_MAX_SEGMENTS 128 /* per result: per-second scores of a clip, all modalities */
 #define VC_WIRE_FORMAT_MAX 15
 
 typedef enum { VC_TYPE_AUDIO = 1, VC_TYPE_VIDEO = 2, VC_TYPE_MULTIMODAL = 3 } vc_type_t;
@@ -63,6 +64,13 @@ typedef struct {
     vc_evidence_t evidence[VC_WIRE_MAX_EVIDENCE];
 } vc_analyzer_t;
 
+/* A stretch of the media with its own spoof score (where in the clip the evidence lies). */
+typedef struct {
+    vc_type_t modality; /* VC_TYPE_AUDIO or VC_TYPE_VIDEO */
+    double start_s, end_s; /* seconds from the start of the clip, 0 <= start < end */
+    double score;          /* [0, 1] */
+} vc_segment_t;
+
 typedef struct {
     uint32_t v;
     char id[VC_ID_MAX + 1];
@@ -79,6 +87,8 @@ typedef struct {
     int64_t submitted_at_ms, started_at_ms, completed_at_ms;
     size_t n_analyzers;
     vc_analyzer_t analyzers[VC_WIRE_MAX_ANALYZERS];
+    size_t n_segments;
+    vc_segment_t segments[VC_WIRE_MAX_SEGMENTS];
 } vc_result_t;
 
 const char *vc_type_name(vc_type_t t);            /* "audio" ...; "unknown" otherwise */
@@ -119,6 +129,11 @@ vc_analyzer_t *vc_result_add_analyzer(vc_result_t *res, const char *modality, co
  * that is already there replaces its value (evidence is a map). VC_EINVAL when key is NULL,
  * empty or longer than 31 bytes. */
 int vc_analyzer_add_evidence(vc_analyzer_t *an, const char *key, double value);
+
+/* Appends a segment score; 0, VC_EFULL (VC_WIRE_MAX_SEGMENTS reached) or VC_EINVAL (modality
+ * not audio/video, times not finite or not 0 <= start < end, score outside [0, 1]). */
+int vc_result_add_segment(vc_result_t *res, vc_type_t modality, double start_s, double end_s,
+                          double score);
 
 /* Identifies a media format from its first bytes: "wav", "flac", "ogg", "mp3", "mp4", "webm",
  * "y4m", or NULL when unknown. */
