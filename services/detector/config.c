@@ -161,6 +161,36 @@ static int load_process(detector_config_t *cfg, char *err, size_t errlen)
     return rc;
 }
 
+/* Autoscaling between DETECTOR_MIN_PROCESSES and PROCESS_POOL_SIZE (off when equal). */
+static int load_scaling(detector_config_t *cfg, char *err, size_t errlen)
+{
+    int rc = vc_config_int("DETECTOR_MIN_PROCESSES", cfg->processes, 1, cfg->processes,
+                           &cfg->min_processes, err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("DETECTOR_SCALE_INTERVAL", 10000, 200, 3600000,
+                                   &cfg->scale_interval_ms, err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("DETECTOR_SCALE_COOLDOWN", 30000, 0, 3600000,
+                                   &cfg->scale_cooldown_ms, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("DETECTOR_SCALE_UP_LAG", 100, 1, 1LL << 40, &cfg->scale_up_lag, err,
+                           errlen);
+    if (rc == 0)
+        rc = vc_config_int("DETECTOR_SCALE_DOWN_LAG", 0, 0, 1LL << 40, &cfg->scale_down_lag, err,
+                           errlen);
+    if (rc == 0)
+        rc = vc_config_int("DETECTOR_SCALE_MAX_CPU", 90, 1, 100, &cfg->scale_max_cpu, err,
+                           errlen);
+    if (rc == 0)
+        rc = vc_config_int("DETECTOR_SCALE_DOWN_CPU", 50, 1, 100, &cfg->scale_down_cpu, err,
+                           errlen);
+    if (rc == 0 && cfg->scale_down_lag >= cfg->scale_up_lag)
+        rc = vc_err(err, errlen, VC_EINVAL,
+                    "DETECTOR_SCALE_DOWN_LAG=%lld: must be below DETECTOR_SCALE_UP_LAG=%lld",
+                    cfg->scale_down_lag, cfg->scale_up_lag);
+    return rc;
+}
+
 /* Test hooks exist only with DETECTOR_TEST_HOOKS=1: a production configuration that names
  * one by mistake stops start-up instead of crashing or slowing workers. */
 static int load_test_hooks(detector_config_t *cfg, char *err, size_t errlen)
@@ -202,6 +232,8 @@ int detector_config_load(detector_config_t *cfg, char *err, size_t errlen)
         rc = load_process(cfg, err, errlen);
     if (rc == 0)
         rc = load_video(cfg, err, errlen);
+    if (rc == 0)
+        rc = load_scaling(cfg, err, errlen);
     if (rc == 0)
         rc = load_test_hooks(cfg, err, errlen);
     if (rc == 0)

@@ -49,6 +49,13 @@ typedef struct {
                                 MAX_VIDEO_FRAMES=1800, VIDEO_GENUINE_BELOW=0.35,
                                 VIDEO_SPOOF_FROM=0.5; wall limit = DETECTION_DEADLINE */
     long long processes;     /* PROCESS_POOL_SIZE=cores: worker processes of a supervisor */
+    long long min_processes; /* DETECTOR_MIN_PROCESSES=PROCESS_POOL_SIZE: autoscaling floor */
+    long long scale_interval_ms; /* DETECTOR_SCALE_INTERVAL=10s */
+    long long scale_cooldown_ms; /* DETECTOR_SCALE_COOLDOWN=30s: no decision this soon after one */
+    long long scale_up_lag;  /* DETECTOR_SCALE_UP_LAG=100 messages: add a worker above */
+    long long scale_down_lag; /* DETECTOR_SCALE_DOWN_LAG=0: park one at or below (when calm) */
+    long long scale_max_cpu; /* DETECTOR_SCALE_MAX_CPU=90 %: no scale-up at or above (100: off) */
+    long long scale_down_cpu; /* DETECTOR_SCALE_DOWN_CPU=50 %: no scale-down at or above (100: off) */
     const char *http_host;   /* DETECTOR_HTTP_HOST=127.0.0.1 */
     long long http_port;     /* DETECTOR_HTTP_PORT=0: /health + /metrics off */
     long long deadline_ms;   /* DETECTION_DEADLINE=60s: longer analyses fail */

@@ -123,7 +123,8 @@ static void worker_died(supervisor_t *s, sup_worker_t *w, int status)
     w->joined = 0;
     w->partitions = 0;
     s->stop_failures += (uint64_t)(s->stopping && crashed);
-    if (!s->stopping) {
+    s->crashes += (uint64_t)(!s->stopping && w->retired && crashed);
+    if (!s->stopping && !w->retired) {
         if (now - w->started_ms >= STABLE_AFTER_MS)
             w->consecutive_crashes = 0;
         w->consecutive_crashes++;
@@ -134,12 +135,12 @@ static void worker_died(supervisor_t *s, sup_worker_t *w, int status)
     if (WIFSIGNALED(status))
         VC_WARN("supervisor.worker_died", "worker=%d signal=%d stopping=%d", w->index,
                 WTERMSIG(status), s->stopping);
-    else if (crashed || !s->stopping)
+    else if (crashed || (!s->stopping && !w->retired))
         VC_WARN("supervisor.worker_exited", "worker=%d status=%d stopping=%d", w->index,
                 WEXITSTATUS(status), s->stopping);
     else
         VC_INFO("supervisor.worker_exited", "worker=%d status=0", w->index);
-    if (!s->stopping)
+    if (!s->stopping && !w->retired)
         VC_INFO("supervisor.restart_scheduled", "worker=%d in_ms=%lld consecutive=%d",
                 w->index, (long long)(w->restart_at_ms - now), w->consecutive_crashes);
 }
@@ -289,6 +290,7 @@ static void run(supervisor_t *s, int sigfd)
                 }
             }
         }
+        supervisor_autoscale(s, now, spawn_worker);
         if (s->stopping && live_workers(s) == 0)
             break;
         if (s->stopping && now > drain_deadline) {
@@ -333,24 +335,39 @@ int detector_supervisor_main(const detector_config_t *cfg)
         s.workers[i].index = (int)i + 1;
         s.workers[i].fd = -1;
     }
-    if (s.cfg.http_port > 0 && supervisor_http_start(&s, err, sizeof(err)) != 0) {
-        VC_ERROR("supervisor.start_failed", "error=\"%s\"", err);
+    supervisor_scale_init(&s);
+    int rc = vc_resource_sampler_new("/", &s.sampler);
+    if (rc == 0)
+        rc = supervisor_publisher_start(&s, err, sizeof(err));
+    if (rc == 0 && s.cfg.http_port > 0)
+        rc = supervisor_http_start(&s, err, sizeof(err));
+    if (rc != 0) {
+        VC_ERROR("supervisor.start_failed", "error=\"%s\"", err[0] ? err : vc_strerror(rc));
         goto done;
     }
-    VC_INFO("supervisor.ready", "instance=%s processes=%lld threads=%lld http_port=%lld",
-            s.cfg.instance_id, s.cfg.processes, s.cfg.threads, s.cfg.http_port);
+    VC_INFO("supervisor.ready",
+            "instance=%s processes=%lld min_processes=%lld threads=%lld http_port=%lld",
+            s.cfg.instance_id, s.cfg.processes, s.cfg.min_processes, s.cfg.threads,
+            s.cfg.http_port);
     for (long long i = 0; i < s.cfg.processes; i++)
-        if (spawn_worker(&s, &s.workers[i]) != 0)
+        if (!s.workers[i].retired && spawn_worker(&s, &s.workers[i]) != 0)
             s.workers[i].restart_at_ms = vc_clock_mono_ms() + BACKOFF_FIRST_MS;
     run(&s, sigfd);
     VC_INFO("supervisor.stopped", "crashes=%llu restarts=%llu stuck_kills=%llu "
-            "unclean_stops=%llu", (unsigned long long)s.crashes, (unsigned long long)s.restarts,
-            (unsigned long long)s.stuck_kills, (unsigned long long)s.stop_failures);
+            "unclean_stops=%llu scale_ups=%llu scale_downs=%llu", (unsigned long long)s.crashes,
+            (unsigned long long)s.restarts, (unsigned long long)s.stuck_kills,
+            (unsigned long long)s.stop_failures, (unsigned long long)s.scale_ups,
+            (unsigned long long)s.scale_downs);
     /* 0 only when every worker drained and exited 0: a worker killed at the drain timeout
      * or failing on its way out (e.g. a sanitizer report) shows in our status. */
     status = s.stop_failures == 0 ? 0 : 1;
 done:
+    pthread_mutex_lock(&s.lock);
+    s.stopping = 1;
+    pthread_mutex_unlock(&s.lock);
+    supervisor_publisher_stop(&s);
     supervisor_http_stop(&s);
+    vc_resource_sampler_free(s.sampler);
     for (long long i = 0; i < s.cfg.processes; i++) {
         if (s.workers[i].fd >= 0)
             close(s.workers[i].fd);

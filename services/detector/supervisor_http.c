@@ -104,15 +104,20 @@ static int handle_health(struct mg_connection *conn, void *arg)
     err[0] = '\0';
     t0 = vc_clock_mono_ns();
     int pg_ok = add_check(checks, "postgres", vc_pg_ping(s->pg, err, sizeof(err)), t0, err);
-    int all = joined == (int)s->cfg.processes;
+    pthread_mutex_lock(&s->lock);
+    int target = s->target;
+    pthread_mutex_unlock(&s->lock);
+    int all = joined >= target;
     /* Stores down: the workers hold their messages and resume by themselves; not a reason
      * for an orchestrator to restart us (degraded, 200). No worker in the group: down. */
     const char *status = joined == 0 ? "down" : (all && redis_ok && pg_ok) ? "ok" : "degraded";
     pthread_mutex_lock(&s->lock);
-    json_t *o = json_pack("{s:s, s:b, s:s, s:{s:I, s:i, s:i, s:I, s:I, s:I, s:o}, s:o, s:o}",
+    json_t *o = json_pack("{s:s, s:b, s:s, s:{s:I, s:I, s:i, s:i, s:i, s:I, s:I, s:I, s:o}, "
+                          "s:o, s:o}",
                           "status", status, "ready", all && redis_ok && pg_ok, "instance",
                           s->cfg.instance_id, "workers", "configured",
-                          (json_int_t)s->cfg.processes, "alive", alive, "joined", joined,
+                          (json_int_t)s->cfg.processes, "min", (json_int_t)s->cfg.min_processes,
+                          "target", s->target, "alive", alive, "joined", joined,
                           "crashes", (json_int_t)s->crashes, "restarts",
                           (json_int_t)s->restarts, "stuck_kills", (json_int_t)s->stuck_kills,
                           "list", workers, "checks", checks, "resources",
@@ -214,7 +219,13 @@ static int handle_metrics(struct mg_connection *conn, void *arg)
             "# HELP vc_detector_workers Worker processes configured and alive.\n"
             "# TYPE vc_detector_workers gauge\n"
             "vc_detector_workers{state=\"configured\"} %lld\n"
+            "vc_detector_workers{state=\"min\"} %lld\n"
+            "vc_detector_workers{state=\"target\"} %d\n"
             "vc_detector_workers{state=\"alive\"} %d\n"
+            "# HELP vc_detector_scale_events_total Workers started or parked by the autoscaler.\n"
+            "# TYPE vc_detector_scale_events_total counter\n"
+            "vc_detector_scale_events_total{direction=\"up\"} %llu\n"
+            "vc_detector_scale_events_total{direction=\"down\"} %llu\n"
             "# HELP vc_detector_worker_crashes_total Workers that died by a signal or a non-zero exit.\n"
             "# TYPE vc_detector_worker_crashes_total counter\n"
             "vc_detector_worker_crashes_total %llu\n"
@@ -224,7 +235,9 @@ static int handle_metrics(struct mg_connection *conn, void *arg)
             "# HELP vc_detector_worker_stuck_kills_total Workers killed for a stuck analysis.\n"
             "# TYPE vc_detector_worker_stuck_kills_total counter\n"
             "vc_detector_worker_stuck_kills_total %llu\n",
-            s->cfg.processes, alive, (unsigned long long)s->crashes,
+            s->cfg.processes, s->cfg.min_processes, s->target, alive,
+            (unsigned long long)s->scale_ups, (unsigned long long)s->scale_downs,
+            (unsigned long long)s->crashes,
             (unsigned long long)s->restarts, (unsigned long long)s->stuck_kills);
     pthread_mutex_unlock(&s->lock);
     render_workers(f, beats, n);
@@ -247,8 +260,6 @@ int supervisor_http_start(supervisor_t *s, char *err, size_t errlen)
     int rc = vc_redis_pool_new(&ro, &s->redis, err, errlen);
     if (rc == 0)
         rc = vc_pg_pool_new(&po, &s->pg, err, errlen);
-    if (rc == 0)
-        rc = vc_resource_sampler_new("/", &s->sampler);
     if (rc != 0)
         return rc;
     char ports[300];
@@ -273,8 +284,6 @@ void supervisor_http_stop(supervisor_t *s)
     s->http = NULL;
     vc_pg_pool_free(s->pg);
     vc_redis_pool_free(s->redis);
-    vc_resource_sampler_free(s->sampler);
     s->pg = NULL;
     s->redis = NULL;
-    s->sampler = NULL;
 }

@@ -44,14 +44,14 @@ __attribute__((format(printf, 2, 3))) static void put(text_t *t, const char *fmt
     }
 }
 
-/* Reads every vc:metrics:detector:* snapshot (SCAN + GET); returns a JSON array. */
-static json_t *detector_snapshots(gateway_t *gw)
+/* Reads every snapshot whose key matches pattern (SCAN + GET); returns a JSON array. */
+static json_t *snapshots(gateway_t *gw, const char *pattern)
 {
     json_t *arr = json_array();
     char cursor[32] = "0", err[200];
     int rounds = 0;
     do {
-        const char *argv[] = {"SCAN", cursor, "MATCH", "vc:metrics:detector:*", "COUNT", "200"};
+        const char *argv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "200"};
         redisReply *r = NULL;
         if (vc_redis_command(gw->redis, 6, argv, NULL, &r, err, sizeof(err)) != 0)
             break;
@@ -76,6 +76,18 @@ static json_t *detector_snapshots(gateway_t *gw)
         freeReplyObject(r);
     } while (strcmp(cursor, "0") != 0 && ++rounds < 100);
     return arr;
+}
+
+/* Detector worker snapshots (one per worker process). */
+static json_t *detector_snapshots(gateway_t *gw)
+{
+    return snapshots(gw, "vc:metrics:detector:*");
+}
+
+/* Detector supervisor snapshots: worker crashes, restarts, autoscaling. */
+static json_t *supervisor_snapshots(gateway_t *gw)
+{
+    return snapshots(gw, "vc:metrics:detector-supervisor:*");
 }
 
 /* Prometheus label values escape \, " and newlines. */
@@ -107,15 +119,36 @@ static const det_field_t det_fields[] = {
     {"rss_bytes", "vc_detector_resident_memory_bytes", "gauge", "Resident memory."},
 };
 
-static void render_detectors(text_t *t, json_t *dets)
+static const det_field_t sup_fields[] = {
+    {"crashes", "vc_detector_supervisor_worker_crashes_total", "counter",
+     "Worker processes that died by a signal or a non-zero exit."},
+    {"restarts", "vc_detector_supervisor_worker_restarts_total", "counter",
+     "Worker processes started again after dying."},
+    {"stuck_kills", "vc_detector_supervisor_stuck_kills_total", "counter",
+     "Worker processes killed for a stuck analysis or a silent main loop."},
+    {"workers_alive", "vc_detector_supervisor_workers_alive", "gauge", "Worker processes running."},
+    {"workers_target", "vc_detector_supervisor_workers_target", "gauge",
+     "Worker processes the autoscaler wants running."},
+    {"workers_configured", "vc_detector_supervisor_workers_max", "gauge",
+     "PROCESS_POOL_SIZE: the autoscaler's ceiling."},
+    {"scale_ups", "vc_detector_supervisor_scale_ups_total", "counter",
+     "Workers started by the autoscaler."},
+    {"scale_downs", "vc_detector_supervisor_scale_downs_total", "counter",
+     "Workers parked by the autoscaler."},
+    {"lag_total", "vc_detector_supervisor_consumer_lag_messages", "gauge",
+     "Consumer lag of the supervisor's workers at its last evaluation (-1: unknown)."},
+};
+
+/* One sample line per snapshot for each field: name{instance="..."} value. */
+static void render_fields(text_t *t, json_t *snaps, const det_field_t *fields, size_t n)
 {
     char lb[160];
-    for (size_t f = 0; f < sizeof(det_fields) / sizeof(det_fields[0]); f++) {
-        const det_field_t *df = &det_fields[f];
+    for (size_t f = 0; f < n; f++) {
+        const det_field_t *df = &fields[f];
         put(t, "# HELP %s %s\n# TYPE %s %s\n", df->name, df->help, df->name, df->type);
         size_t i;
         json_t *d;
-        json_array_foreach(dets, i, d)
+        json_array_foreach(snaps, i, d)
         {
             json_t *v = json_object_get(d, df->key);
             if (json_is_number(v))
@@ -124,6 +157,12 @@ static void render_detectors(text_t *t, json_t *dets)
                     json_number_value(v));
         }
     }
+}
+
+static void render_detectors(text_t *t, json_t *dets)
+{
+    char lb[160];
+    render_fields(t, dets, det_fields, sizeof(det_fields) / sizeof(det_fields[0]));
     put(t, "# HELP vc_detector_detection_seconds Processing time of one detection.\n"
            "# TYPE vc_detector_detection_seconds summary\n");
     size_t i;
@@ -231,6 +270,9 @@ int gateway_handle_metrics(struct mg_connection *conn, void *arg)
     put(&t, "vc_detectors_live %zu\n", json_array_size(dets));
     render_detectors(&t, dets);
     json_decref(dets);
+    json_t *sups = supervisor_snapshots(gw);
+    render_fields(&t, sups, sup_fields, sizeof(sup_fields) / sizeof(sup_fields[0]));
+    json_decref(sups);
     free(own);
     int rc = t.failed ? gateway_send_error(conn, 500, "internal_error", "", "metrics too large")
                       : gateway_send(conn, 200, "text/plain; version=0.0.4", "", t.buf, t.len);
@@ -297,6 +339,7 @@ int gateway_handle_metrics_json(struct mg_connection *conn, void *arg)
     vc_pool_stats_t rs, ps;
     vc_redis_pool_stats(gw->redis, &rs);
     vc_pg_pool_stats(gw->pg, &ps);
+    json_object_set_new(o, "detector_supervisors", supervisor_snapshots(gw));
     json_t *pools = json_object_get(o, "pools");
     json_object_set_new(pools, "redis", pool_json(&rs));
     json_object_set_new(pools, "postgres", pool_json(&ps));

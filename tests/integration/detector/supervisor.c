@@ -2,7 +2,7 @@
  * serves /health and /metrics on DETECTOR_HTTP_PORT, restarts a worker killed with SIGKILL,
  * and a message that crashes every worker that takes it ends in the dead-letter topic with
  * error.stage=crash (and a failed result) after DETECTOR_MAX_CRASHES=3 crashes, while the
- * valid messages around it complete. The crash is the documented test hook
+ * valid messages around it complete; the crash count reaches the gateway's /metrics. The crash is the documented test hook
  * DETECTOR_CRASH_ON_ID_PREFIX (abort() in the analysis), allowed by DETECTOR_TEST_HOOKS=1. */
 #include <signal.h>
 #include <unistd.h>
@@ -126,6 +126,24 @@ int main(void)
     ASSERT(metric(text, "vc_detector_workers{state=\"alive\"}") == 2);
     ASSERT(strstr(text, "vc_detector_completed_total{worker=") != NULL);
     free(text);
+    /* ... and so does the gateway's, from the supervisor's snapshot in Redis. */
+    char gw_metrics[128], name[256];
+    snprintf(gw_metrics, sizeof(gw_metrics), "%s/metrics", e.base_url);
+    snprintf(name, sizeof(name), "vc_detector_supervisor_worker_crashes_total{instance=\"%sdet-1\"}",
+             e.id_prefix);
+    double gw_crashes = -1;
+    for (int i = 0; i < 20 && gw_crashes < 4; i++) {
+        text = NULL;
+        ASSERT_EQ(vc_test_http("GET", gw_metrics, NULL, NULL, 0, &text), 200);
+        gw_crashes = metric(text, name);
+        free(text);
+        if (gw_crashes < 4) {
+            struct timespec ts = {0, 500000000L}; /* the snapshot is written every second */
+            nanosleep(&ts, NULL);
+        }
+    }
+    fprintf(stderr, "supervisor: gateway %s %g\n", name, gw_crashes);
+    ASSERT(gw_crashes >= 4);
     h = wait_health(all_joined, 60, "both workers back after the crash loop");
     json_decref(h);
 
