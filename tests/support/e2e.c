@@ -272,3 +272,28 @@ const char *vc_e2e_topic(const vc_e2e_t *e, int k)
 {
     return strchr(e->topics[k], '=') + 1;
 }
+
+json_t *vc_e2e_wait_final(const vc_e2e_t *e, const char *suffix, int timeout_s)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/v1/detections/%s%s?wait=10", e->base_url, e->id_prefix,
+             suffix);
+    time_t deadline = time(NULL) + timeout_s;
+    while (time(NULL) < deadline) {
+        char *resp = NULL;
+        long st = vc_test_http("GET", url, NULL, NULL, 0, &resp);
+        json_t *o = st == 200 ? json_loads(resp, 0, NULL) : NULL;
+        free(resp);
+        const char *s = json_string_value(json_object_get(o, "status"));
+        if (s != NULL && (strcmp(s, "completed") == 0 || strcmp(s, "failed") == 0))
+            return o;
+        json_decref(o);
+        if (st != 200) {
+            struct timespec ts = {0, 200000000L}; /* not stored yet: nothing to wait on */
+            nanosleep(&ts, NULL);
+        }
+    }
+    if (e->n_detectors > 0)
+        vc_test_print_log(&e->detectors[0], 40);
+    VC_TEST_FAIL("%s%s not final after %d s", e->id_prefix, suffix, timeout_s);
+}

@@ -3,6 +3,7 @@
 /* A whole stack for end-to-end tests: one gateway and N detectors started on the servers of
  * tests/run (VC_TEST_* variables), concurrent WAV submissions, and independent audits of
  * PostgreSQL and Redis. Each submission i carries a tone of vc_e2e_freq(i) Hz. */
+#include <jansson.h>
 #include <stdatomic.h>
 
 #include "support/stack.h"
@@ -47,6 +48,11 @@ void vc_e2e_check_postgres(vc_e2e_t *e);
 void vc_e2e_check_redis(vc_e2e_t *e);
 /* SIGTERMs every running service and checks each exits 0. */
 void vc_e2e_stop(vc_e2e_t *e);
+
+/* Waits until detection <id_prefix><suffix> is final (completed or failed) and returns its
+ * JSON (caller decrefs): polls while it is unknown (404: not stored yet), long-polls
+ * (?wait=) once it exists. Fails the test, printing detector 0's log, after timeout_s. */
+json_t *vc_e2e_wait_final(const vc_e2e_t *e, const char *suffix, int timeout_s);
 
 double vc_e2e_freq(int i);
 

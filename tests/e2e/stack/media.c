@@ -88,25 +88,6 @@ static void submit(const char *suffix, const char *type, const unsigned char *au
     free(resp);
 }
 
-/* Long-polls until the detection is final; returns its JSON. */
-static json_t *final_state(const char *suffix)
-{
-    char url[256];
-    snprintf(url, sizeof(url), "%s/v1/detections/%s%s?wait=20", e.base_url, e.id_prefix, suffix);
-    for (int i = 0; i < 12; i++) {
-        char *resp = NULL;
-        long st = vc_test_http("GET", url, NULL, NULL, 0, &resp);
-        json_t *o = st == 200 ? json_loads(resp, 0, NULL) : NULL;
-        free(resp);
-        const char *s = json_string_value(json_object_get(o, "status"));
-        if (s != NULL && (strcmp(s, "completed") == 0 || strcmp(s, "failed") == 0))
-            return o;
-        json_decref(o);
-    }
-    vc_test_print_log(&e.detectors[0], 40);
-    VC_TEST_FAIL("%s%s never finished", e.id_prefix, suffix);
-}
-
 /* modalities[modality].analyzers[name] of a result, or NULL. */
 static json_t *analyzer(json_t *res, const char *modality, const char *name)
 {
@@ -159,14 +140,14 @@ int main(void)
     submit("both", "multimodal", wav, wav_len, live, live_len);
     submit("corrupt", "video", NULL, 0, corrupt, sizeof(corrupt));
 
-    json_t *r = final_state("live");
+    json_t *r = vc_e2e_wait_final(&e, "live", 240);
     expect_completed(r);
     double live_dup = score_of(r, "video", "frame_duplication");
     score_of(r, "video", "static_image");
     score_of(r, "video", "screen_replay");
     json_decref(r);
 
-    r = final_state("frozen");
+    r = vc_e2e_wait_final(&e, "frozen", 240);
     expect_completed(r);
     double frozen_dup = score_of(r, "video", "frame_duplication");
     fprintf(stderr, "frame_duplication: moving %.3f, frozen %.3f\n", live_dup, frozen_dup);
@@ -174,7 +155,7 @@ int main(void)
     ASSERT_STREQ(json_string_value(json_object_get(r, "verdict")), "spoof");
     json_decref(r);
 
-    r = final_state("both");
+    r = vc_e2e_wait_final(&e, "both", 240);
     expect_completed(r);
     score_of(r, "audio", "synthetic_speech");
     score_of(r, "video", "frame_duplication");
@@ -185,7 +166,7 @@ int main(void)
     ASSERT_EQ(json_array_size(segs), 3); /* 3 s of audio, 1 s segments */
     json_decref(r);
 
-    r = final_state("corrupt");
+    r = vc_e2e_wait_final(&e, "corrupt", 240);
     ASSERT_STREQ(json_string_value(json_object_get(r, "status")), "failed");
     const char *reason = json_string_value(json_object_get(r, "reason"));
     ASSERT(reason != NULL && strncmp(reason, "video:", 6) == 0);

@@ -53,34 +53,9 @@ static void produce_request(vc_producer_t *p, const vc_request_t *req)
     free(buf);
 }
 
-/* Waits (long-poll) for the detection's final state; returns its JSON. */
-static json_t *final_state(const char *suffix)
-{
-    char url[256];
-    snprintf(url, sizeof(url), "%s/v1/detections/%s%s?wait=30", e.base_url, e.id_prefix, suffix);
-    /* 404 until the detector has stored it (it may still be joining the group): poll up to
-     * 90 s; once it exists, long-poll. */
-    for (int i = 0; i < 180; i++) {
-        char *resp = NULL;
-        long st = vc_test_http("GET", url, NULL, NULL, 0, &resp);
-        json_t *o = st == 200 ? json_loads(resp, 0, NULL) : NULL;
-        free(resp);
-        const char *s = json_string_value(json_object_get(o, "status"));
-        if (s != NULL && (strcmp(s, "completed") == 0 || strcmp(s, "failed") == 0))
-            return o;
-        json_decref(o);
-        if (st == 404) {
-            struct timespec ts = {0, 500000000L}; /* not stored yet: nothing to wait on */
-            nanosleep(&ts, NULL);
-        }
-    }
-    vc_test_print_log(&e.detectors[0], 30);
-    VC_TEST_FAIL("%s%s never finished", e.id_prefix, suffix);
-}
-
 static void expect_status(const char *suffix, const char *status)
 {
-    json_t *o = final_state(suffix);
+    json_t *o = vc_e2e_wait_final(&e, suffix, 90);
     if (strcmp(json_string_value(json_object_get(o, "status")), status) != 0) {
         char *t = json_dumps(o, 0);
         VC_TEST_FAIL("%s: expected %s, got %s", suffix, status, t);

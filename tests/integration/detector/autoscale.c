@@ -39,13 +39,6 @@ static void wait_workers(const char *k, long long want, int timeout_s)
     VC_TEST_FAIL("workers.%s stayed %lld, wanted %lld", k, got, want);
 }
 
-static double metric(const char *text, const char *name)
-{
-    char pat[200];
-    snprintf(pat, sizeof(pat), "\n%s ", name);
-    const char *p = strstr(text, pat);
-    return p != NULL ? strtod(p + strlen(pat), NULL) : -1;
-}
 
 static long long count_completed(void)
 {
@@ -122,9 +115,9 @@ int main(void)
 
     char *text = NULL;
     ASSERT_EQ(vc_test_http("GET", metrics_url, NULL, NULL, 0, &text), 200);
-    ASSERT(metric(text, "vc_detector_scale_events_total{direction=\"up\"}") >= 2);
-    ASSERT(metric(text, "vc_detector_scale_events_total{direction=\"down\"}") >= 2);
-    ASSERT(metric(text, "vc_detector_worker_crashes_total") == 0);
+    ASSERT(dt_metric(text, "vc_detector_scale_events_total{direction=\"up\"}") >= 2);
+    ASSERT(dt_metric(text, "vc_detector_scale_events_total{direction=\"down\"}") >= 2);
+    ASSERT(dt_metric(text, "vc_detector_worker_crashes_total") == 0);
     free(text);
     char gw_metrics[128], name[256];
     snprintf(gw_metrics, sizeof(gw_metrics), "%s/metrics", e.base_url);
@@ -134,7 +127,7 @@ int main(void)
     for (int i = 0; i < 10 && downs < 2; i++) {
         text = NULL;
         ASSERT_EQ(vc_test_http("GET", gw_metrics, NULL, NULL, 0, &text), 200);
-        downs = metric(text, name);
+        downs = dt_metric(text, name);
         free(text);
         sleep(1);
     }

@@ -90,17 +90,16 @@ static inline json_t *dt_detection(const vc_e2e_t *e, const char *suffix, const 
 /* Waits until the detection is final (completed or failed); returns its JSON. */
 static inline json_t *dt_wait_final(const vc_e2e_t *e, const char *suffix, int timeout_s)
 {
-    time_t deadline = time(NULL) + timeout_s;
-    while (time(NULL) < deadline) {
-        const char *s = NULL;
-        json_t *o = dt_detection(e, suffix, &s);
-        if (s != NULL && (strcmp(s, "completed") == 0 || strcmp(s, "failed") == 0))
-            return o;
-        json_decref(o);
-        struct timespec ts = {0, 200000000L}; /* client-side polling of the public API */
-        nanosleep(&ts, NULL);
-    }
-    VC_TEST_FAIL("%s%s not final after %d s", e->id_prefix, suffix, timeout_s);
+    return vc_e2e_wait_final(e, suffix, timeout_s);
+}
+
+/* The value of a sample line `name ` in Prometheus text, or -1. */
+static inline double dt_metric(const char *text, const char *name)
+{
+    char pat[300];
+    snprintf(pat, sizeof(pat), "\n%.250s ", name);
+    const char *p = strstr(text, pat);
+    return p != NULL ? strtod(p + strlen(pat), NULL) : -1;
 }
 
 /* Reads the run's DLQ topic from the start until a record with key `key` and error.stage

@@ -45,14 +45,6 @@ static int restarted(json_t *o)
     return workers_field(o, "restarts") >= 1 && all_joined(o);
 }
 
-/* The value of a sample line `name ` in Prometheus text, or -1. */
-static double metric(const char *text, const char *name)
-{
-    char pat[160];
-    snprintf(pat, sizeof(pat), "\n%s ", name);
-    const char *p = strstr(text, pat);
-    return p != NULL ? strtod(p + strlen(pat), NULL) : -1;
-}
 
 int main(void)
 {
@@ -120,10 +112,10 @@ int main(void)
     /* 3. /metrics counts the crashes: 1 kill + 3 poison crashes. */
     char *text = NULL;
     ASSERT_EQ(vc_test_http("GET", metrics_url, NULL, NULL, 0, &text), 200);
-    double crashes = metric(text, "vc_detector_worker_crashes_total");
+    double crashes = dt_metric(text, "vc_detector_worker_crashes_total");
     fprintf(stderr, "supervisor: vc_detector_worker_crashes_total %g\n", crashes);
     ASSERT(crashes >= 4);
-    ASSERT(metric(text, "vc_detector_workers{state=\"alive\"}") == 2);
+    ASSERT(dt_metric(text, "vc_detector_workers{state=\"alive\"}") == 2);
     ASSERT(strstr(text, "vc_detector_completed_total{worker=") != NULL);
     free(text);
     /* ... and so does the gateway's, from the supervisor's snapshot in Redis. */
@@ -135,7 +127,7 @@ int main(void)
     for (int i = 0; i < 20 && gw_crashes < 4; i++) {
         text = NULL;
         ASSERT_EQ(vc_test_http("GET", gw_metrics, NULL, NULL, 0, &text), 200);
-        gw_crashes = metric(text, name);
+        gw_crashes = dt_metric(text, name);
         free(text);
         if (gw_crashes < 4) {
             struct timespec ts = {0, 500000000L}; /* the snapshot is written every second */
