@@ -21,8 +21,46 @@ static int use_frame(const vc_audio__feats_t *feats, size_t t)
 int vc_audio__synth_llr(const vc_audio_model_t *model, const vc_audio__feats_t *feats, float *llr,
                         double *mean, size_t *count)
 {
+    return vc_audio__synth_llr_ll(model, feats, llr, NULL, NULL, mean, count);
+}
+
+/* log sum_j exp(score[j]) of k scores. */
+static double log_sum_exp(const float *score, int k)
+{
+    float best = score[0];
+    for (int j = 1; j < k; j++)
+        best = score[j] > best ? score[j] : best;
+    double sum = 0.0;
+    for (int j = 0; j < k; j++) {
+        float z = score[j] - best;
+        if (z > -30.0f)
+            sum += expf(z);
+    }
+    return best + log(sum);
+}
+
+/* Bona fide log-likelihood of one frame x and, through the model's split views, that of its
+ * static part in the same pass over the tables. */
+static double bona_split(const vc_audio_model_t *model, const float *x, float *work,
+                         double *static_ll)
+{
+    int k = model->bona.k;
+    float *s1 = work, *s2 = work + k;
+    vc_gmm__scores(&model->bona_static, x, s1);
+    vc_gmm__scores(&model->bona_dynamic, x + VC_AUDIO__NCEP, s2);
+    *static_ll = log_sum_exp(s1, k);
+    for (int j = 0; j < k; j++)
+        s2[j] += s1[j];
+    return log_sum_exp(s2, k);
+}
+
+int vc_audio__synth_llr_ll(const vc_audio_model_t *model, const vc_audio__feats_t *feats,
+                           float *llr, float *bona_ll, float *static_ll, double *mean,
+                           size_t *count)
+{
     int k = model->bona.k > model->spoof.k ? model->bona.k : model->spoof.k;
-    float *work = malloc((size_t)k * sizeof(float));
+    int split = bona_ll != NULL && static_ll != NULL && model->derived != NULL;
+    float *work = malloc(2 * (size_t)k * sizeof(float));
     double sum = 0.0;
     size_t used = 0;
 
@@ -32,10 +70,18 @@ int vc_audio__synth_llr(const vc_audio_model_t *model, const vc_audio__feats_t *
         if (!use_frame(feats, t)) {
             if (llr != NULL)
                 llr[t] = NAN;
+            if (bona_ll != NULL)
+                bona_ll[t] = NAN;
             continue;
         }
         const float *x = feats->lfcc + t * VC_AUDIO__DIM;
-        double v = vc_gmm__loglik(&model->bona, x, work) - vc_gmm__loglik(&model->spoof, x, work);
+        double ls = NAN;
+        double lb = split ? bona_split(model, x, work, &ls) : vc_gmm__loglik(&model->bona, x, work);
+        double v = lb - vc_gmm__loglik(&model->spoof, x, work);
+        if (bona_ll != NULL)
+            bona_ll[t] = (float)lb;
+        if (split)
+            static_ll[t] = (float)ls;
         if (llr != NULL)
             llr[t] = (float)v;
         sum += v;
@@ -140,7 +186,8 @@ static int synth_analyze(const vc_audio__input_t *in, vc_audio_analyzer_result_t
 
     if (llr == NULL)
         return VC_ENOMEM;
-    int rc = vc_audio__synth_llr(in->model, feats, llr, &mean, &used);
+    int rc = vc_audio__synth_llr_ll(in->model, feats, llr, feats->bona_ll, feats->bona_static_ll,
+                                    &mean, &used);
     if (rc != 0) {
         free(llr);
         return rc;

@@ -18,7 +18,7 @@ static const vc_audio__analyzer_t *const analyzers[] = {
 #define N_ANALYZERS (sizeof(analyzers) / sizeof(analyzers[0]))
 
 _Static_assert(N_ANALYZERS <= VC_AUDIO_MAX_ANALYZERS, "too many audio analyzers");
-_Static_assert(N_ANALYZERS == VC_AUDIO__FUSION_NF, "the fusion model takes one input per analyzer");
+_Static_assert(N_ANALYZERS == VC_AUDIO__FUSION_NF, "fusion takes one score per analyzer");
 
 static double now_ms(void)
 {
@@ -105,7 +105,7 @@ static void splice_times(vc_audio_detection_t *out)
     }
 }
 
-/* Clipped logit of an analyzer's probability: the fusion model's input. */
+/* Clipped logit of an analyzer's probability. */
 static double fusion_input(double p)
 {
     double z = log((p + 1e-12) / (1.0 - p + 1e-12));
@@ -114,14 +114,29 @@ static double fusion_input(double p)
                                         : z;
 }
 
-/* Runs the analyzers over 16 kHz samples and fuses their scores with the model's fusion
- * logistic (trained on held-out clips: bona fide against every attack). */
+double vc_audio__fusion_llr(const vc_audio_model_t *model, const double *p)
+{
+    double z[VC_AUDIO__FUSION_NF], best = -INFINITY, sum = 0.0;
+    for (int a = 0; a < VC_AUDIO__FUSION_NF; a++) {
+        z[a] = fusion_input(p[a]);
+        if (a == VC_AUDIO__FUSION_NF - 1 && z[a] < model->splice_floor)
+            z[a] = model->splice_floor;
+        best = z[a] > best ? z[a] : best;
+    }
+    for (int a = 0; a < VC_AUDIO__FUSION_NF; a++)
+        sum += exp(z[a] - best);
+    return best + log(sum / VC_AUDIO__FUSION_NF);
+}
+
+/* Runs the analyzers over 16 kHz samples and fuses their scores: the mixture LLR of
+ * vc_audio__fusion_llr, mapped to a probability by the model's one-input fusion logistic
+ * (fitted on held-out clips, bona fide against every attack; monotone). */
 static int analyze_16k(const vc_audio_model_t *model, const float *x, size_t n,
                        const vc_audio_detect_opts_t *opts, vc_audio_detection_t *out, char *err,
                        size_t errlen)
 {
     vc_audio__feats_t feats;
-    double fused[N_ANALYZERS];
+    double p[N_ANALYZERS];
     double t0 = now_ms();
     int rc = vc_audio__feats_compute(x, n, &feats, err, errlen);
     if (rc != 0)
@@ -144,9 +159,10 @@ static int analyze_16k(const vc_audio_model_t *model, const float *x, size_t n,
             rc = vc_err(err, errlen, rc, "analyzer %s failed", analyzers[a]->name);
             goto fail;
         }
-        fused[a] = fusion_input(res->score);
+        p[a] = res->score;
     }
-    out->score = vc_audio__sigmoid(vc_logreg__logit(&model->fusion, fused));
+    double llr = vc_audio__fusion_llr(model, p);
+    out->score = vc_audio__sigmoid(vc_logreg__logit(&model->fusion, &llr));
     out->verdict = out->score >= opts->spoof_from     ? VC_AUDIO_SPOOF
                    : out->score < opts->genuine_below ? VC_AUDIO_GENUINE
                                                       : VC_AUDIO_INCONCLUSIVE;

@@ -23,7 +23,8 @@
 #define VC_AUDIO__FPS 100.0                /* frames per second */
 #define VC_AUDIO__REPLAY_NF 10             /* replay feature vector length */
 #define VC_AUDIO__SYNTH_NF 8               /* synthetic-speech clip features (LLR first) */
-#define VC_AUDIO__SPLICE_NF 8              /* per-frame splice feature vector length */
+#define VC_AUDIO__SPLICE_RAW_NF 11         /* raw per-frame splice cues (an_splice.c) */
+#define VC_AUDIO__SPLICE_NF (VC_AUDIO__SPLICE_RAW_NF + 2) /* pooled cues + 2 coincidence terms */
 
 /* ------------------------------------------------------------------ FFT (audio_fft.c) */
 
@@ -55,6 +56,11 @@ typedef struct {
     float *voicing;   /* n: periodicity (normalised autocorrelation peak) of the 32 ms from
                          the frame start, 0 for inactive frames (audio_pitch.c) */
     uint8_t *active;  /* n: 1 when the frame holds speech */
+    float *bona_ll;   /* n: log-likelihood under the bona fide GMM, written by the
+                         synthetic-speech analyzer (first in the table) for the frames it
+                         scores and reused by the splice analyzer; NAN until then */
+    float *bona_static_ll; /* n: the same for the static LFCC alone (the marginal over the
+                              first VC_AUDIO__NCEP dimensions); in bona_ll's allocation */
     size_t n_active;
     double ltas[VC_AUDIO__BINS]; /* mean power spectrum of the active frames */
     double noise_floor_db;       /* 10th percentile of frame energy */
@@ -140,17 +146,37 @@ struct vc_audio_model {
     char version[32];
     uint64_t seed;
     vc_gmm__t bona, spoof;     /* synthetic_speech */
+    /* Derived by vc_audio__model_derive: bona split into views sharing its tables, the static
+     * dimensions (with their own constants: the static marginal) and the dynamic ones (with
+     * the rest of the constants), so one pass yields both log p(static) and log p(all). */
+    vc_gmm__t bona_static, bona_dynamic;
+    float *derived; /* the two views' constants, 2 x bona.k */
     vc_logreg__t synth;        /* on VC_AUDIO__SYNTH_NF clip features: the mean LLR and prosody */
     vc_logreg__t replay;       /* on VC_AUDIO__REPLAY_NF clip features */
     vc_logreg__t splice_frame; /* on VC_AUDIO__SPLICE_NF frame features */
-    double splice_a, splice_b; /* calibration of the best frame logit */
-    vc_logreg__t fusion;       /* on the analyzers' clipped logits, in analyzer-table order */
+    double splice_a, splice_b; /* calibration of the best frame logit over the clip level */
+    double splice_floor;       /* the splice logit below which it is no evidence (fusion) */
+    vc_logreg__t fusion;       /* 1 input: the mixture LLR of vc_audio__fusion_llr */
 };
 
 /* Analyzer logits are clipped to +-this before fusion, so no single analyzer's certainty
  * that a clip is clean can cancel another's evidence of an attack. */
 #define VC_AUDIO__FUSION_CLIP 6.0
-#define VC_AUDIO__FUSION_NF 3
+#define VC_AUDIO__FUSION_NF 3 /* analyzers fused, in table order: synthetic, replay, splice */
+
+/* The fused evidence of a clip from its analyzers' probabilities p (VC_AUDIO__FUSION_NF, in
+ * table order). Each analyzer's score is already calibrated on bona fide against its own
+ * attack only (class-balanced), so its clipped logit is a log-likelihood ratio for that
+ * attack; the attacks are alternatives, so the clip's ratio is their mixture with equal
+ * priors: log(mean_a exp(llr_a)). An analyzer can only raise it, and only through its own
+ * attack's ratio. The splice logit counts from model->splice_floor up (its bona fide 95th
+ * percentile on held-out clips): its clip score, the strongest of hundreds of frames, is
+ * noise below that. */
+double vc_audio__fusion_llr(const vc_audio_model_t *model, const double *p);
+
+/* Fills model->bona_static and bona_dynamic from model->bona (prepared). Returns 0 or
+ * VC_ENOMEM; vc_audio_model_free frees what it made. */
+int vc_audio__model_derive(vc_audio_model_t *model);
 
 /* Serialises model (format in docs/detection.md) into a malloc'd buffer. Returns 0 or
  * VC_ENOMEM; the caller frees *buf. */
@@ -193,6 +219,13 @@ void vc_audio__evidence(vc_audio_analyzer_result_t *res, const char *key, double
 int vc_audio__synth_llr(const vc_audio_model_t *model, const vc_audio__feats_t *feats, float *llr,
                         double *mean, size_t *count);
 
+/* vc_audio__synth_llr that also writes each scored frame's bona fide log-likelihood into
+ * bona_ll and that of its static part into static_ll (n frames each, NAN elsewhere) when
+ * bona_ll is not NULL; static_ll needs the model's derived views. */
+int vc_audio__synth_llr_ll(const vc_audio_model_t *model, const vc_audio__feats_t *feats,
+                           float *llr, float *bona_ll, float *static_ll, double *mean,
+                           size_t *count);
+
 /* The synthetic-speech clip features: f[0] = mean_llr, then jitter, shimmer, F0 spread and
  * roughness (semitones), voiced share, mean flatness and energy-delta spread of the active
  * frames (names in vc_audio__synth_names). */
@@ -204,13 +237,38 @@ extern const char *const vc_audio__synth_names[VC_AUDIO__SYNTH_NF];
 void vc_audio__replay_features(const vc_audio__feats_t *feats, double *f);
 extern const char *const vc_audio__replay_names[VC_AUDIO__REPLAY_NF];
 
-/* The raw per-frame splice cues: n x 6 into f (row-major; column 1, the spectral jump, is
- * left for the caller). */
-void vc_audio__splice_features(const vc_audio__feats_t *feats, double *f);
+/* The raw per-frame splice cues of the n samples x (16 kHz) into raw (feats->n x
+ * VC_AUDIO__SPLICE_RAW_NF, row-major): click, spectral jump, energy jump, folded pitch jump,
+ * partial and full periodicity drop, unfolded pitch jump, period break, short spectral jump,
+ * abrupt level change. Column 10 (the GMM cue) is left 0 for vc_audio__splice_surprise.
+ * Returns 0 or VC_ENOMEM. */
+int vc_audio__splice_raw(const vc_audio__feats_t *feats, const float *x, size_t n, double *raw);
 
-/* Splice frame logits of the model's frame logistic into logit (n) and the frame features
- * into fbuf (n x VC_AUDIO__SPLICE_NF, spectral jump included). Returns 0 or VC_ENOMEM. */
+/* Fills column 10 of raw (n rows) from the n LFCC rows: the dynamic surprise
+ * log p(static) - log p(static, delta, delta-delta) under the bona fide GMM, for the frames
+ * flagged in active (the others keep 0), relative to the clip's median. full_ll and
+ * static_ll, when not NULL, hold log p(static, delta, delta-delta) and log p(static) already
+ * computed (NAN where not; the synthetic analyzer's pass). Returns 0 or VC_ENOMEM. */
+int vc_audio__splice_surprise(const vc_gmm__t *bona, const float *lfcc, const uint8_t *active,
+                              const float *full_ll, const float *static_ll, size_t n,
+                              double *raw);
+
+/* Pools the n raw rows over +-2 frames and adds the coincidence terms: n x
+ * VC_AUDIO__SPLICE_NF into fbuf. */
+void vc_audio__splice_pool(const double *raw, size_t n, double *fbuf);
+
+/* Splice frame logits of the model's frame logistic into logit (feats->n) and the pooled
+ * frame features into fbuf (feats->n x VC_AUDIO__SPLICE_NF); x holds the n samples the
+ * features came from; the bona fide log-likelihoods already in feats are reused. Returns 0
+ * or VC_ENOMEM. */
 int vc_audio__splice_frames(const vc_audio_model_t *model, const vc_audio__feats_t *feats,
-                            double *logit, double *fbuf);
+                            const float *x, size_t n, double *logit, double *fbuf);
+
+/* The typical splice frame logit of a clip: the median of the n frame logits away from the
+ * edges (0 for a clip too short to have any). The clip's splice evidence is how far its
+ * strongest frame stands out from this level, not the strongest logit itself: a voice or a
+ * synthesis that raises every frame's cues (a shift the bona fide GMM sees everywhere) is
+ * not a cut. Returns 0 when out of memory. */
+double vc_audio__splice_level(const double *logit, size_t n);
 
 #endif

@@ -182,9 +182,15 @@ static int feats_alloc(vc_audio__feats_t *feats, size_t n)
     feats->f0 = calloc(n, sizeof(float));
     feats->voicing = calloc(n, sizeof(float));
     feats->active = malloc(n);
-    if (feats->lfcc == NULL || feats->energy_db == NULL || feats->flatness == NULL ||
-        feats->click_db == NULL || feats->f0 == NULL || feats->voicing == NULL ||
-        feats->active == NULL) {
+    feats->bona_ll = malloc(2 * n * sizeof(float));
+    if (feats->bona_ll != NULL) {
+        feats->bona_static_ll = feats->bona_ll + n;
+        for (size_t t = 0; t < 2 * n; t++)
+            feats->bona_ll[t] = NAN;
+    }
+    if (feats->bona_ll == NULL || feats->lfcc == NULL || feats->energy_db == NULL ||
+        feats->flatness == NULL || feats->click_db == NULL || feats->f0 == NULL ||
+        feats->voicing == NULL || feats->active == NULL) {
         vc_audio__feats_free(feats);
         return VC_ENOMEM;
     }
@@ -282,5 +288,6 @@ void vc_audio__feats_free(vc_audio__feats_t *feats)
     free(feats->f0);
     free(feats->voicing);
     free(feats->active);
+    free(feats->bona_ll);
     memset(feats, 0, sizeof(*feats));
 }

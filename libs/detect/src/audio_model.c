@@ -126,6 +126,7 @@ int vc_audio__model_encode(const vc_audio_model_t *model, uint8_t **buf, size_t 
     put_logreg(&w, &model->splice_frame);
     put_f64(&w, model->splice_a);
     put_f64(&w, model->splice_b);
+    put_f64(&w, model->splice_floor);
     put_logreg(&w, &model->fusion);
     put_gmm(&w, &model->bona);
     put_gmm(&w, &model->spoof);
@@ -276,7 +277,14 @@ static int parse_body(reader_t *r, vc_audio_model_t *model)
     model->splice_b = get_f64(r);
     if (r->failed || !isfinite(model->splice_a) || !isfinite(model->splice_b))
         return VC_EFORMAT;
-    rc = get_logreg(r, &model->fusion, VC_AUDIO__FUSION_NF);
+    model->splice_floor = get_f64(r);
+    if (r->failed || !isfinite(model->splice_floor))
+        return VC_EFORMAT;
+    /* One input, increasing: a model whose fusion takes the analyzers' logits directly (the
+     * layout before the mixture LLR) has 3 here and is refused. */
+    rc = get_logreg(r, &model->fusion, 1);
+    if (rc == 0 && !(model->fusion.w[0] > 0.0))
+        rc = VC_EFORMAT;
     if (rc == 0)
         rc = get_gmm(r, &model->bona);
     if (rc == 0)
@@ -284,6 +292,38 @@ static int parse_body(reader_t *r, vc_audio_model_t *model)
     if (rc != 0)
         return rc;
     return r->pos == r->len - 4 ? 0 : VC_EFORMAT;
+}
+
+int vc_audio__model_derive(vc_audio_model_t *model)
+{
+    const vc_gmm__t *bona = &model->bona;
+    size_t k = (size_t)bona->k, d = (size_t)bona->d;
+    if (d <= VC_AUDIO__NCEP)
+        return VC_EINVAL;
+    free(model->derived);
+    model->derived = malloc(2 * k * sizeof(float));
+    if (model->derived == NULL)
+        return VC_ENOMEM;
+    /* The static marginal's constant: log w - 0.5 (D log 2pi + sum log var + sum mean^2 /
+     * var) over the static dimensions; the dynamic view carries the rest of bona->c. */
+    for (size_t j = 0; j < k; j++) {
+        double acc = log(bona->weight[j]) - 0.5 * VC_AUDIO__NCEP * log(2.0 * 3.14159265358979323846);
+        for (size_t i = 0; i < VC_AUDIO__NCEP; i++) {
+            double v = bona->var[j * d + i], m = bona->mean[j * d + i];
+            acc -= 0.5 * (log(v) + m * m / v);
+        }
+        model->derived[j] = (float)acc;
+        model->derived[k + j] = (float)(bona->c[j] - acc);
+    }
+    model->bona_static = *bona;
+    model->bona_static.d = VC_AUDIO__NCEP;
+    model->bona_static.c = model->derived;
+    model->bona_dynamic = *bona;
+    model->bona_dynamic.d = (int)d - VC_AUDIO__NCEP;
+    model->bona_dynamic.a_t = bona->a_t + VC_AUDIO__NCEP * k;
+    model->bona_dynamic.b_t = bona->b_t + VC_AUDIO__NCEP * k;
+    model->bona_dynamic.c = model->derived + k;
+    return 0;
 }
 
 int vc_audio_model_load_mem(const uint8_t *data, size_t len, vc_audio_model_t **out, char *err,
@@ -302,6 +342,8 @@ int vc_audio_model_load_mem(const uint8_t *data, size_t len, vc_audio_model_t **
         return vc_err(err, errlen, VC_ENOMEM, "no memory for the model");
     reader_t r = {data, len - 0, 8 + 4 + 4, 0};
     rc = parse_body(&r, model);
+    if (rc == 0)
+        rc = vc_audio__model_derive(model);
     if (rc != 0) {
         vc_audio_model_free(model);
         return vc_err(err, errlen, rc,
@@ -333,6 +375,7 @@ void vc_audio_model_free(vc_audio_model_t *model)
         return;
     vc_gmm__free(&model->bona);
     vc_gmm__free(&model->spoof);
+    free(model->derived);
     free(model);
 }
 

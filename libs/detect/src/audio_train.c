@@ -1,6 +1,7 @@
 /* Training of the audio model from labeled clips (vc-train): LFCC frames for the bona fide
  * and spoof GMMs, held-out clips for the calibration of their LLR, clip features for the
- * replay logistic model, frame features for the splice logistic model and its calibration.
+ * replay logistic model, raw frame cues and LFCC of splice clips for the splice logistic
+ * model (its GMM cues need the bona fide GMM, so they are completed at fit time).
  * Deterministic: no clock, no unseeded randomness, fixed iteration orders. */
 #include <math.h>
 #include <stdio.h>
@@ -11,10 +12,6 @@
 #include "vc/error.h"
 
 #define HOLDOUT_EVERY 5     /* every 5th bona fide / TTS clip calibrates, not trains */
-#define SPLICE_POS_FRAMES 1 /* frames either side of the true splice counted positive */
-#define SPLICE_NEG_GAP 30   /* frames from the splice beyond which frames are negative */
-#define NEG_EVERY 5         /* keep every 5th negative frame */
-#define EDGE 10
 
 static void rows_init(rows_t *r, int w, size_t elem)
 {
@@ -73,11 +70,12 @@ int vc_audio_trainer_new(const vc_audio_train_opts_t *opts, vc_audio_trainer_t *
     rows_init(&tr->heldout_clips, 4, sizeof(double));
     rows_init(&tr->heldout_replay, VC_AUDIO__REPLAY_NF, sizeof(double));
     rows_init(&tr->heldout_synth, VC_AUDIO__SYNTH_NF, sizeof(double));
-    rows_init(&tr->heldout_splice, VC_AUDIO__SPLICE_NF, sizeof(double));
+    rows_init(&tr->heldout_splice, VC_AUDIO__SPLICE_RAW_NF, sizeof(double));
+    rows_init(&tr->heldout_splice_lfcc, VC_AUDIO__DIM, sizeof(float));
     rows_init(&tr->replay, VC_AUDIO__REPLAY_NF, sizeof(double));
-    rows_init(&tr->splice_frames, VC_AUDIO__SPLICE_NF, sizeof(double));
-    rows_init(&tr->splice_clips, VC_AUDIO__SPLICE_NF, sizeof(double));
-    rows_init(&tr->splice_clip_index, 2, sizeof(double));
+    rows_init(&tr->splice_raw, VC_AUDIO__SPLICE_RAW_NF, sizeof(double));
+    rows_init(&tr->splice_lfcc, VC_AUDIO__DIM, sizeof(float));
+    rows_init(&tr->splice_clip_index, 3, sizeof(double));
     *trainer = tr;
     return 0;
 }
@@ -93,9 +91,10 @@ void vc_audio_trainer_free(vc_audio_trainer_t *tr)
     rows_free(&tr->heldout_replay);
     rows_free(&tr->heldout_synth);
     rows_free(&tr->heldout_splice);
+    rows_free(&tr->heldout_splice_lfcc);
     rows_free(&tr->replay);
-    rows_free(&tr->splice_frames);
-    rows_free(&tr->splice_clips);
+    rows_free(&tr->splice_raw);
+    rows_free(&tr->splice_lfcc);
     rows_free(&tr->splice_clip_index);
     free(tr);
 }
@@ -123,38 +122,32 @@ static int add_lfcc(rows_t *dst, const vc_audio__feats_t *feats)
     return 0;
 }
 
-/* The splice frame features of a clip (spectral jump included) into a malloc'd n x
- * VC_AUDIO__SPLICE_NF table, or NULL. */
-static double *splice_rows(const vc_audio__feats_t *feats)
+/* The raw splice cues and the LFCC of every frame of a clip into raw and lfcc (tagged with
+ * the frame's voice activity). Returns 0 or VC_ENOMEM. */
+static int splice_material(rows_t *raw, rows_t *lfcc, const vc_audio__feats_t *feats,
+                           const float *x, size_t n)
 {
-    vc_audio_model_t zero;
-    double *fbuf = malloc(feats->n * VC_AUDIO__SPLICE_NF * sizeof(double));
-    double *logit = malloc(feats->n * sizeof(double));
-    memset(&zero, 0, sizeof(zero));
-    zero.splice_frame.n = VC_AUDIO__SPLICE_NF;
-    for (int i = 0; i < VC_AUDIO__SPLICE_NF; i++)
-        zero.splice_frame.scale[i] = 1.0;
-    if (fbuf != NULL && logit != NULL && vc_audio__splice_frames(&zero, feats, logit, fbuf) == 0) {
-        free(logit);
-        return fbuf;
+    double *r = malloc((feats->n + 1) * VC_AUDIO__SPLICE_RAW_NF * sizeof(double));
+    int rc = r != NULL ? vc_audio__splice_raw(feats, x, n, r) : VC_ENOMEM;
+    for (size_t t = 0; rc == 0 && t < feats->n; t++) {
+        rc = vc_audio__rows_push(raw, r + t * VC_AUDIO__SPLICE_RAW_NF, 0);
+        if (rc == 0)
+            rc = vc_audio__rows_push(lfcc, feats->lfcc + t * VC_AUDIO__DIM, feats->active[t]);
     }
-    free(fbuf);
-    free(logit);
-    return NULL;
+    free(r);
+    return rc;
 }
 
-/* A held-out clip: its LFCC, replay features and splice frame features, for calibration
- * and fusion. */
-static int add_heldout(vc_audio_trainer_t *tr, const vc_audio__feats_t *feats,
-                       vc_audio_label_t label, const double *rf, const double *sf)
+/* A held-out clip: its LFCC, replay features and raw splice cues, for calibration and
+ * fusion. */
+static int add_heldout(vc_audio_trainer_t *tr, const vc_audio__feats_t *feats, const float *x,
+                       size_t n, vc_audio_label_t label, const double *rf, const double *sf)
 {
     double clip[4] = {(double)tr->heldout.n, 0.0, (double)tr->heldout_splice.n, (double)feats->n};
-    double *sp = splice_rows(feats);
-    int rc = sp != NULL ? add_lfcc(&tr->heldout, feats) : VC_ENOMEM;
+    int rc = add_lfcc(&tr->heldout, feats);
     clip[1] = (double)tr->heldout.n - clip[0];
-    for (size_t t = 0; rc == 0 && t < feats->n; t++)
-        rc = vc_audio__rows_push(&tr->heldout_splice, sp + t * VC_AUDIO__SPLICE_NF, 0);
-    free(sp);
+    if (rc == 0)
+        rc = splice_material(&tr->heldout_splice, &tr->heldout_splice_lfcc, feats, x, n);
     if (rc == 0)
         rc = vc_audio__rows_push(&tr->heldout_replay, rf, 0);
     if (rc == 0)
@@ -164,42 +157,20 @@ static int add_heldout(vc_audio_trainer_t *tr, const vc_audio__feats_t *feats,
     return rc;
 }
 
-/* Splice frame features: training frames (positives near the splice, sampled negatives)
- * and the whole clip for the calibration of the clip score. */
-static int add_splice(vc_audio_trainer_t *tr, const vc_audio__feats_t *feats, double splice_s)
+/* A training splice clip: raw cues and LFCC of every frame, and where the cut is. */
+static int add_splice(vc_audio_trainer_t *tr, const vc_audio__feats_t *feats, const float *x,
+                      size_t n, double splice_s)
 {
-    double *fbuf = splice_rows(feats);
-    int rc = VC_ENOMEM;
-
-    if (fbuf == NULL)
-        goto fail;
-    long ts = splice_s >= 0.0 ? lround(splice_s * VC_AUDIO__FPS) : -1000000;
-    double clip[2] = {(double)tr->splice_clips.n, (double)feats->n};
-    for (size_t t = 0; t < feats->n; t++) {
-        const double *row = fbuf + t * VC_AUDIO__SPLICE_NF;
-        long dist = labs((long)t - ts);
-        if (vc_audio__rows_push(&tr->splice_clips, row, 0) != 0)
-            goto fail;
-        if (t < EDGE || t + EDGE >= feats->n)
-            continue;
-        if (dist <= SPLICE_POS_FRAMES) {
-            if (vc_audio__rows_push(&tr->splice_frames, row, 1) != 0)
-                goto fail;
-        } else if (dist > SPLICE_NEG_GAP && t % NEG_EVERY == 0) {
-            if (vc_audio__rows_push(&tr->splice_frames, row, 0) != 0)
-                goto fail;
-        }
-    }
-    rc = vc_audio__rows_push(&tr->splice_clip_index, clip, splice_s >= 0.0);
-
-fail:
-    free(fbuf);
-    return rc;
+    double clip[3] = {(double)tr->splice_raw.n, (double)feats->n,
+                      (double)lround(splice_s * VC_AUDIO__FPS)};
+    int rc = splice_material(&tr->splice_raw, &tr->splice_lfcc, feats, x, n);
+    return rc == 0 ? vc_audio__rows_push(&tr->splice_clip_index, clip, 1) : rc;
 }
 
 /* Distributes one clip's features by label. */
-static int add_features(vc_audio_trainer_t *tr, const vc_audio__feats_t *feats,
-                        vc_audio_label_t label, double splice_s, double jitter, double shimmer)
+static int add_features(vc_audio_trainer_t *tr, const vc_audio__feats_t *feats, const float *x,
+                        size_t n, vc_audio_label_t label, double splice_s, double jitter,
+                        double shimmer)
 {
     double rf[VC_AUDIO__REPLAY_NF], sf[VC_AUDIO__SYNTH_NF];
     int rc = 0;
@@ -207,13 +178,13 @@ static int add_features(vc_audio_trainer_t *tr, const vc_audio__feats_t *feats,
     vc_audio__replay_features(feats, rf);
     vc_audio__synth_features(feats, 0.0, jitter, shimmer, sf);
     if (is_heldout(tr, label))
-        return add_heldout(tr, feats, label, rf, sf);
+        return add_heldout(tr, feats, x, n, label, rf, sf);
     if (label == VC_AUDIO_LABEL_BONAFIDE || label == VC_AUDIO_LABEL_TTS)
         rc = add_lfcc(label == VC_AUDIO_LABEL_TTS ? &tr->spoof : &tr->bona, feats);
     if (rc == 0 && label != VC_AUDIO_LABEL_TTS)
         rc = vc_audio__rows_push(&tr->replay, rf, label == VC_AUDIO_LABEL_REPLAY);
-    if (rc == 0 && (label == VC_AUDIO_LABEL_BONAFIDE || label == VC_AUDIO_LABEL_SPLICE))
-        rc = add_splice(tr, feats, label == VC_AUDIO_LABEL_SPLICE ? splice_s : -1.0);
+    if (rc == 0 && label == VC_AUDIO_LABEL_SPLICE && splice_s >= 0.0)
+        rc = add_splice(tr, feats, x, n, splice_s);
     return rc;
 }
 
@@ -239,7 +210,7 @@ int vc_audio_trainer_add(vc_audio_trainer_t *tr, const uint8_t *data, size_t len
         return rc;
     }
     vc_audio__pitch_track(pcm.samples, pcm.frames, &feats, &jitter, &shimmer);
-    rc = add_features(tr, &feats, label, splice_s, jitter, shimmer);
+    rc = add_features(tr, &feats, pcm.samples, pcm.frames, label, splice_s, jitter, shimmer);
     vc_audio__feats_free(&feats);
     vc_audio__pcm_free(&pcm);
     if (rc != 0)

@@ -24,11 +24,14 @@ struct vc_audio_trainer {
     rows_t heldout_replay;    /* double replay features per held-out clip */
     rows_t heldout_synth;     /* double synthetic-speech clip features per held-out clip
                                  (column 0, the LLR, filled at fit time) */
-    rows_t heldout_splice;    /* double splice frame features of held-out clips */
+    rows_t heldout_splice;    /* double raw splice cues (VC_AUDIO__SPLICE_RAW_NF) of every frame
+                                 of held-out clips; the GMM columns are filled at fit time */
+    rows_t heldout_splice_lfcc; /* float LFCC of the same frames (for those columns); tag =
+                                   voice activity */
     rows_t replay;            /* double replay features; tag = is_replay */
-    rows_t splice_frames;     /* double splice frame features; tag = positive */
-    rows_t splice_clips;      /* double: splice frame features of whole clips, for calibration */
-    rows_t splice_clip_index; /* double {first row, rows} per clip; tag = is_splice */
+    rows_t splice_raw;        /* double raw splice cues of every frame of training splice clips */
+    rows_t splice_lfcc;       /* float LFCC of the same frames; tag = voice activity */
+    rows_t splice_clip_index; /* double {first row, rows, splice frame} per training splice clip */
     size_t count[VC_AUDIO_LABELS];
 };
 

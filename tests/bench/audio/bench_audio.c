@@ -188,13 +188,16 @@ static vc_audio_model_t *standin_model(int k)
             return NULL;
     }
     vc_logreg__t *lr[4] = {&m->synth, &m->replay, &m->splice_frame, &m->fusion};
-    int nf[4] = {VC_AUDIO__SYNTH_NF, VC_AUDIO__REPLAY_NF, VC_AUDIO__SPLICE_NF, VC_AUDIO__FUSION_NF};
+    int nf[4] = {VC_AUDIO__SYNTH_NF, VC_AUDIO__REPLAY_NF, VC_AUDIO__SPLICE_NF, 1};
     for (int j = 0; j < 4; j++) {
         lr[j]->n = nf[j];
         for (int i = 0; i < nf[j]; i++)
             lr[j]->scale[i] = 1.0;
     }
+    m->fusion.w[0] = 1.0;
     m->splice_a = 1.0;
+    if (vc_audio__model_derive(m) != 0)
+        return NULL;
     snprintf(m->version, sizeof(m->version), "standin-gmm%d", k);
     return m;
 }

@@ -107,7 +107,7 @@ static void test_corrupt_models_refused(void)
     b[0] = 'X'; /* magic */
     expect_refused(b, model_len, VC_EFORMAT);
     memcpy(b, model_bytes, model_len);
-    b[8] = 2; /* format version 2 */
+    b[8] = VC_AUDIO_MODEL_FORMAT + 1; /* a format this build does not know */
     fix_crc(b, model_len);
     expect_refused(b, model_len, VC_EFORMAT);
     memcpy(b, model_bytes, model_len);

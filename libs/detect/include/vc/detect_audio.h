@@ -17,7 +17,7 @@
 #define VC_AUDIO_MAX_SPLICES 3
 
 /* The model file format version this code reads and writes. */
-#define VC_AUDIO_MODEL_FORMAT 1
+#define VC_AUDIO_MODEL_FORMAT 2 /* 2: one-input fusion curve and the splice cut-off (disc-lr-3) */
 
 typedef struct vc_audio_model vc_audio_model_t;
 
