@@ -1,3 +1,5 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "gateway.h"
@@ -37,7 +39,33 @@ static int load_http(gateway_config_t *c, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_config_duration_ms("HTTP_REQUEST_TIMEOUT", 30000, 100, 3600000,
                                    &c->request_timeout_ms, err, errlen);
+    /* A body's time grows with what arrives: a large upload over a slow link is fine, a
+     * trickle is not (Apache mod_reqtimeout's MinRate). 0: the timeout alone. */
+    if (rc == 0)
+        rc = vc_config_bytes("HTTP_BODY_MIN_RATE", 64LL << 10, 0, 1LL << 30, &c->body_min_rate,
+                             err, errlen);
+    /* The detectors' decoding limits, read from the same variables: a WAV whose header
+     * declares more is refused at the door instead of failing later. */
+    if (rc == 0)
+        rc = vc_config_int("MAX_AUDIO_SECONDS", 600, 1, 86400, &c->max_audio_seconds, err,
+                           errlen);
+    if (rc == 0)
+        rc = vc_config_int("MAX_AUDIO_CHANNELS", 8, 1, 64, &c->max_audio_channels, err, errlen);
     return rc;
+}
+
+/* True when host is a loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z) or "localhost". */
+static int is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (strcmp(host, "localhost") == 0)
+        return 1;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1)
+        return IN6_IS_ADDR_LOOPBACK(&a6) || (IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127);
+    return 0;
 }
 
 /* AUTH_MODE=off serves every request as DEFAULT_TENANT: allowed only on loopback. */
@@ -50,10 +78,11 @@ static int load_auth(gateway_config_t *c, char *err, size_t errlen)
     if (rc != 0)
         return rc;
     c->auth = strcmp(mode, "on") == 0;
-    if (!c->auth && strcmp(c->host, "127.0.0.1") != 0 && strcmp(c->host, "localhost") != 0 &&
-        strcmp(c->host, "::1") != 0)
+    if (!c->auth && !is_loopback(c->host))
         return vc_err(err, errlen, VC_EINVAL,
-                      "AUTH_MODE=off: refused because HTTP_HOST=%s is not loopback", c->host);
+                      "AUTH_MODE=off: refused because HTTP_HOST=%s is not a loopback address "
+                      "(anyone who can reach it would be served without a key)",
+                      c->host);
     rc = vc_config_int("RATE_LIMIT_PER_MINUTE", 100, 1, 100000, &per_min, err, errlen);
     if (rc == 0)
         rc = vc_config_int("RATE_LIMIT_PER_IP_PER_MINUTE", per_min, 1, 100000, &c->ip_limit, err,

@@ -30,7 +30,10 @@ typedef struct {
     long long max_metadata;       /* MAX_METADATA_BYTES=16K */
     long long max_batch;          /* MAX_BATCH_SIZE=10 */
     long long result_ttl_s;       /* RESULT_TTL_SECONDS=86400 */
-    long long request_timeout_ms; /* HTTP_REQUEST_TIMEOUT=30s */
+    long long request_timeout_ms; /* HTTP_REQUEST_TIMEOUT=30s: headers, then the body */
+    long long body_min_rate;      /* HTTP_BODY_MIN_RATE=64K bytes/s extend the body's time */
+    long long max_audio_seconds;  /* MAX_AUDIO_SECONDS=600 (a WAV header declaring more: 413) */
+    long long max_audio_channels; /* MAX_AUDIO_CHANNELS=8 */
     const char *tenant;           /* DEFAULT_TENANT=default (until API keys exist) */
     long long resource_warn_percent; /* RESOURCE_WARN_PERCENT=80 */
     int auth;                     /* AUTH_MODE=on|off (off: loopback only, DEFAULT_TENANT) */
@@ -56,6 +59,7 @@ typedef struct {
     struct vc_apikeys *apikeys;
     vc_counter_t *m_rate_limited, *m_shed;
     struct mg_context *http;
+    struct body_watch *body_watch; /* bounds body reads in time (http.c) */
 } gateway_t;
 
 int gateway_config_load(gateway_config_t *cfg, char *err, size_t errlen);
@@ -92,8 +96,30 @@ int gateway_send_error(struct mg_connection *conn, int status, const char *code,
     __attribute__((format(printf, 5, 6)));
 
 /* Reads the whole request body into a malloc'd buffer (NUL-terminated for parsers), refusing
- * more than `max` bytes. Returns 0, VC_ETOOBIG (declared or actual size over max), VC_EIO
- * (client went away or body shorter than declared) or VC_ENOMEM. Caller frees *body. */
+ * more than `max` bytes, within the request's body deadline (HTTP_REQUEST_TIMEOUT after its
+ * headers, plus a second per HTTP_BODY_MIN_RATE bytes received). A request with neither
+ * Content-Length nor chunked encoding has an empty body. Returns 0, VC_ETOOBIG (declared or
+ * actual size over max), VC_ETIMEDOUT (not all of it arrived in time), VC_EIO (client went
+ * away, body shorter than declared, broken chunked framing), VC_EFORMAT (a body that is not
+ * msgpack nests arrays/objects deeper than 16 levels, which the recursive JSON parser must not
+ * see on a civetweb worker's 100 KiB stack) or VC_ENOMEM. Once reading has started, an error
+ * (not VC_EFORMAT) closes the connection after the answer; a declared size over max is
+ * refused unread and the body drained after the answer. Caller frees *body. */
 int gateway_read_body(struct mg_connection *conn, size_t max, char **body, size_t *len);
+
+/* civetweb callbacks (http.c), on the worker thread serving the request.
+ * begin_request: starts the request's body deadline; refuses (and answers) more header lines
+ * than civetweb keeps (431) and ambiguous body framing (400: several Content-Length, both
+ * Content-Length and Transfer-Encoding, a Transfer-Encoding other than chunked). Returns 0 to
+ * route the request, else the status sent.
+ * http_error: civetweb's own errors (malformed request line or headers, header block over
+ * max_request_size, headers not received within the request timeout) as the API's JSON error
+ * body, connection closed. Returns 0 (handled). */
+int gateway_begin_request(struct mg_connection *conn);
+int gateway_http_error(struct mg_connection *conn, int status, const char *errmsg);
+
+/* Starts / stops the body watch thread that cuts body reads past their deadline. */
+int gateway_body_watch_start(gateway_t *gw);
+void gateway_body_watch_stop(gateway_t *gw);
 
 #endif

@@ -35,18 +35,36 @@ static int migrate(gateway_t *gw, char *err, size_t errlen)
 
 static int start_http(gateway_t *gw, char *err, size_t errlen)
 {
-    char ports[300], threads[16], timeout[24];
-    snprintf(ports, sizeof(ports), "%s:%lld", gw->cfg.host, gw->cfg.port);
+    char ports[300], threads[16], timeout[24], idle[24];
+    /* civetweb takes an IPv6 address in brackets: "[::1]:8080". */
+    int v6 = strchr(gw->cfg.host, ':') != NULL;
+    snprintf(ports, sizeof(ports), "%s%s%s:%lld", v6 ? "[" : "", gw->cfg.host, v6 ? "]" : "",
+             gw->cfg.port);
     snprintf(threads, sizeof(threads), "%lld", gw->cfg.threads);
-    snprintf(timeout, sizeof(timeout), "%lld", gw->cfg.request_timeout_ms);
+    /* civetweb wants a request's headers within request_timeout_ms, but checks that only
+     * when bytes arrive or a wait of that length ends: a client that goes quiet mid-headers
+     * holds the worker up to twice as long. Half of HTTP_REQUEST_TIMEOUT keeps every header
+     * wait within it; the body gets its own HTTP_REQUEST_TIMEOUT (http.c). */
+    long long half = gw->cfg.request_timeout_ms / 2;
+    snprintf(timeout, sizeof(timeout), "%lld", half);
+    /* ... and a keep-alive connection's next request as long (at most 5 s) for its headers. */
+    snprintf(idle, sizeof(idle), "%lld", half < 5000 ? half : 5000);
     const char *options[] = {"listening_ports", ports, "num_threads", threads,
-                             "request_timeout_ms", timeout, "enable_keep_alive", "yes",
-                             "keep_alive_timeout_ms", "5000",
+                             /* request line + headers: a larger block is refused (JSON
+                              * 400/413, gateway_http_error) */
+                             "max_request_size", "16384", "request_timeout_ms", timeout,
+                             "enable_keep_alive", "yes",
+                             "keep_alive_timeout_ms", idle,
                              /* responses go out as headers + body: without this, Nagle holds
                               * the body ~40 ms on a busy keep-alive connection */
                              "tcp_nodelay", "1", NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof(cb));
+    cb.begin_request = gateway_begin_request; /* framing checks, body deadline */
+    cb.http_error = gateway_http_error;       /* civetweb's own errors as JSON */
+    int rc = gateway_body_watch_start(gw);
+    if (rc != 0)
+        return vc_err(err, errlen, rc, "cannot start the body watch");
     gw->http = mg_start(&cb, gw, options);
     if (gw->http == NULL)
         return vc_err(err, errlen, VC_EUNAVAIL, "cannot listen on %s", ports);
@@ -131,6 +149,7 @@ static void stop(gateway_t *gw)
     waiters_close(gw->waiters); /* held long-polls answer now */
     if (gw->http != NULL)
         mg_stop(gw->http); /* waits for running handlers */
+    gateway_body_watch_stop(gw); /* after the handlers that register with it */
     waiters_stop(gw->waiters);
     vc_producer_free(gw->producer);
     vc_apikeys_free(gw->apikeys);

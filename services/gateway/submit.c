@@ -81,9 +81,27 @@ static int read_body(struct mg_connection *conn, gateway_t *gw, body_t *b, int *
                                      gw->cfg.max_body);
         return -1;
     }
+    if (rc == VC_EFORMAT) {
+        *status = gateway_send_error(conn, 400, "invalid_json", "",
+                                     "nested deeper than 16 levels");
+        return -1;
+    }
+    if (rc == VC_ETIMEDOUT) {
+        *status = gateway_send_error(conn, 400, "invalid_body", "Connection: close\r\n",
+                                     "request body not received within HTTP_REQUEST_TIMEOUT "
+                                     "(%lld ms)",
+                                     gw->cfg.request_timeout_ms);
+        return -1;
+    }
+    if (rc == VC_ENOMEM) {
+        *status = gateway_send_error(conn, 503, "overloaded", "Retry-After: 1\r\n",
+                                     "out of memory, retry later");
+        return -1;
+    }
     if (rc != 0) {
         *status = gateway_send_error(conn, 400, "invalid_body", "Connection: close\r\n",
-                                     "could not read the request body");
+                                     "could not read the request body (shorter than its "
+                                     "Content-Length, or broken chunked encoding)");
         return -1;
     }
     if (body_parse(conn, b, msgpack, status) != 0) {
