@@ -1,6 +1,7 @@
 /* hiredis connections behind vc_pool: URL parsing, dialling with timeouts, AUTH/SELECT, and
  * a command helper that retires a connection after any transport error. */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct vc_redis_pool {
     endpoint_t ep;
     vc_pool_t *pool;
     int max_retries;
+    size_t pool_size;
 };
 
 int vc_redis_opts_from_env(vc_redis_opts_t *o, char *err, size_t errlen)
@@ -180,6 +182,7 @@ int vc_redis_pool_new(const vc_redis_opts_t *o, vc_redis_pool_t **out, char *err
     rp->ep.dial_timeout_ms = o->dial_timeout_ms;
     rp->ep.io_timeout_ms = o->io_timeout_ms;
     rp->max_retries = o->max_retries;
+    rp->pool_size = o->size;
     vc_pool_ops_t ops = {.dial = redis_dial, .close = redis_close, .opaque = &rp->ep};
     int rc = vc_pool_new(o->size, o->pool_timeout_ms, &ops, &rp->pool);
     if (rc != 0) {
@@ -200,13 +203,29 @@ void vc_redis_pool_free(vc_redis_pool_t *rp)
     free(rp);
 }
 
+/* An idle connection has nothing to read: readable means the server closed it (Redis restarted
+ * or timed it out) or sent something out of turn. Either way it is useless. */
+static int idle_conn_dead(const redisContext *c)
+{
+    struct pollfd p = {.fd = c->fd, .events = POLLIN};
+    return poll(&p, 1, 0) != 0;
+}
+
 int vc_redis_acquire(vc_redis_pool_t *rp, redisContext **out, char *err, size_t errlen)
 {
-    void *c = NULL;
-    int rc = vc_pool_acquire(rp->pool, &c, err, errlen);
-    if (rc == 0)
-        *out = c;
-    return rc;
+    /* Connections pooled before a Redis restart are all dead: drop them here, without a
+     * round trip, rather than fail one request (and one breaker count) on each. */
+    for (size_t tries = 0;; tries++) {
+        void *c = NULL;
+        int rc = vc_pool_acquire(rp->pool, &c, err, errlen);
+        if (rc != 0)
+            return rc;
+        if (tries > rp->pool_size || !idle_conn_dead(c)) {
+            *out = c;
+            return 0;
+        }
+        vc_pool_release(rp->pool, c, 1);
+    }
 }
 
 void vc_redis_release(vc_redis_pool_t *rp, redisContext *ctx, int broken)
