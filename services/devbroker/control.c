@@ -1,6 +1,7 @@
 #include "control.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,10 +66,17 @@ static int set_rtt(const char *which, const char *ms, int brokers, rd_kafka_mock
 static int push_errors(const char *apikey, const char *code, const char *count,
                        rd_kafka_mock_cluster_t *mc)
 {
+    if (apikey != NULL && strcmp(apikey, "clear") == 0) {
+        long k = number(code);
+        if (k < 0 || k > INT16_MAX || count != NULL)
+            return -1;
+        rd_kafka_mock_clear_request_errors(mc, (int16_t)k);
+        return 0;
+    }
     long k = number(apikey), c = number(count);
     char *end = NULL;
     long e = code != NULL ? strtol(code, &end, 10) : 0;
-    if (k < 0 || c <= 0 || c > 10000 || code == NULL || *end != '\0')
+    if (k < 0 || k > INT16_MAX || c <= 0 || c > 10000 || code == NULL || *end != '\0')
         return -1;
     rd_kafka_resp_err_t *errs = calloc((size_t)c, sizeof(*errs));
     if (errs == NULL)
@@ -151,4 +159,41 @@ void control_serve(int listen_fd, rd_kafka_mock_cluster_t *mc, int brokers)
     if (write(fd, out, strlen(out)) < 0)
         VC_WARN("devbroker.control", "error=\"%s\"", strerror(errno));
     close(fd);
+}
+
+int control_send(const char *path, const char *command, char *out, size_t cap)
+{
+    struct sockaddr_un a = {.sun_family = AF_UNIX};
+    char line[256];
+    out[0] = '\0';
+    int n = snprintf(line, sizeof(line), "%s\n", command);
+    if (strlen(path) >= sizeof(a.sun_path) || n < 0 || (size_t)n >= sizeof(line)) {
+        snprintf(out, cap, "error: socket path or command too long\n");
+        return -1;
+    }
+    memcpy(a.sun_path, path, strlen(path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+        write(fd, line, (size_t)n) != n) {
+        snprintf(out, cap, "error: %s: %s\n", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    size_t got = 0;
+    while (got + 1 < cap) { /* the broker answers one line, then closes */
+        ssize_t r = read(fd, out + got, cap - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    out[got] = '\0';
+    close(fd);
+    if (got == 0) {
+        snprintf(out, cap, "error: no answer from %s\n", path);
+        return -1;
+    }
+    return strncmp(out, "ok", 2) == 0 ? 0 : 1;
 }

@@ -32,6 +32,7 @@ typedef struct {
     int partitions;
     const char *bootstrap_file;
     const char *control_path;
+    const char *send;      /* client mode: send this command to --control and exit */
     const char *topics[MAX_TOPICS];
     int ntopics;
 } opts_t;
@@ -40,11 +41,16 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: vc-devbroker [--brokers N] [--partitions N] [--bootstrap-file PATH]\n"
                "                    [--control SOCKET] [--topic NAME]...\n"
+               "       vc-devbroker --control SOCKET --send COMMAND\n"
                "  Runs an in-memory Kafka cluster (librdkafka mock) on 127.0.0.1 for development\n"
                "  and tests. Defaults: 3 brokers, 6 partitions, topics vc.detections.{requests,\n"
                "  results,dlq}. Prints the bootstrap list; exits 0 on SIGTERM/SIGINT.\n"
                "  --control: a Unix socket taking fault commands (services/devbroker/control.h):\n"
-               "  'broker down 1|all', 'broker up 1|all', 'rtt 1|all MS', 'error APIKEY ERR N'.\n");
+               "  'broker down 1|all', 'broker up 1|all', 'rtt 1|all MS', 'error APIKEY ERR N',\n"
+               "  'error clear APIKEY', 'topic create NAME P', 'status'.\n"
+               "  --send: client mode for scripts; sends COMMAND to a running broker's control\n"
+               "  socket, prints the answer; exit 0 on \"ok\", 1 on an error answer, 3 when the\n"
+               "  socket cannot be reached.\n");
 }
 
 /* Parses a decimal int in [min, max]; returns 0 or VC_EINVAL. */
@@ -82,6 +88,8 @@ static int parse_opts(int argc, char **argv, opts_t *o)
             o->bootstrap_file = v;
         } else if (strcmp(a, "--control") == 0) {
             o->control_path = v;
+        } else if (strcmp(a, "--send") == 0) {
+            o->send = v;
         } else if (strcmp(a, "--topic") == 0) {
             if (o->ntopics >= MAX_TOPICS)
                 return VC_EINVAL;
@@ -91,6 +99,8 @@ static int parse_opts(int argc, char **argv, opts_t *o)
         }
         i++;
     }
+    if (o->send != NULL && o->control_path == NULL)
+        return VC_EINVAL;
     if (o->ntopics == 0) {
         for (size_t i = 0; i < sizeof(default_topics) / sizeof(default_topics[0]); i++)
             o->topics[o->ntopics++] = default_topics[i];
@@ -193,6 +203,12 @@ int main(int argc, char **argv)
     if (parse_opts(argc, argv, &o) != 0) {
         usage(stderr);
         return 2;
+    }
+    if (o.send != NULL) {
+        char answer[256];
+        int src = control_send(o.control_path, o.send, answer, sizeof(answer));
+        fputs(answer, src == 0 ? stdout : stderr);
+        return src == 0 ? 0 : src > 0 ? 1 : 3;
     }
 
     /* Block the stop signals before librdkafka starts threads so only sigwait sees them. */

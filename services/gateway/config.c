@@ -39,6 +39,9 @@ static int load_http(gateway_config_t *c, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_config_duration_ms("HTTP_REQUEST_TIMEOUT", 30000, 100, 3600000,
                                    &c->request_timeout_ms, err, errlen);
+    if (rc == 0)
+        rc = vc_config_duration_ms("HTTP_DRAIN_TIMEOUT", 30000, 0, 3600000, &c->drain_timeout_ms,
+                                   err, errlen);
     /* A body's time grows with what arrives: a large upload over a slow link is fine, a
      * trickle is not (Apache mod_reqtimeout's MinRate). 0: the timeout alone. */
     if (rc == 0)

@@ -31,6 +31,8 @@ typedef struct {
     long long max_batch;          /* MAX_BATCH_SIZE=10 */
     long long result_ttl_s;       /* RESULT_TTL_SECONDS=86400 */
     long long request_timeout_ms; /* HTTP_REQUEST_TIMEOUT=30s: headers, then the body */
+    long long drain_timeout_ms;   /* HTTP_DRAIN_TIMEOUT=30s: SIGTERM waits this long for
+                                     running submissions to be answered */
     long long body_min_rate;      /* HTTP_BODY_MIN_RATE=64K bytes/s extend the body's time */
     long long max_audio_seconds;  /* MAX_AUDIO_SECONDS=600 (a WAV header declaring more: 413) */
     long long max_audio_channels; /* MAX_AUDIO_CHANNELS=8 */
@@ -53,6 +55,9 @@ typedef struct {
     vc_histogram_t *m_submit_latency;
     vc_resource_sampler_t *sampler;
     atomic_ullong responses[500]; /* by status code - 100, for /metrics.json */
+    atomic_int draining;          /* SIGTERM received: new requests get 503 shutting_down */
+    atomic_long active;           /* requests between begin_request and end_request */
+    long long keepalive_idle_ms;  /* civetweb's keep_alive_timeout_ms */
     struct waiters *waiters;      /* long-poll registry + the one results subscriber */
     struct vc_ratelimit *ratelimit;
     struct vc_breaker *redis_breaker; /* around the result store: a dead Redis costs no waits */
@@ -116,6 +121,9 @@ int gateway_read_body(struct mg_connection *conn, size_t max, char **body, size_
  * max_request_size, headers not received within the request timeout) as the API's JSON error
  * body, connection closed. Returns 0 (handled). */
 int gateway_begin_request(struct mg_connection *conn);
+/* civetweb end_request: the request's answer is written (pairs with begin_request; the drain
+ * at SIGTERM waits for these). */
+void gateway_end_request(const struct mg_connection *conn, int reply_status_code);
 int gateway_http_error(struct mg_connection *conn, int status, const char *errmsg);
 
 /* Starts / stops the body watch thread that cuts body reads past their deadline. */

@@ -333,8 +333,15 @@ static const char *framing_problem(const struct mg_request_info *ri)
     return NULL;
 }
 
+void gateway_end_request(const struct mg_connection *conn, int reply_status_code)
+{
+    (void)reply_status_code;
+    atomic_fetch_sub(&gateway_of(conn)->active, 1);
+}
+
 int gateway_begin_request(struct mg_connection *conn)
 {
+    atomic_fetch_add(&gateway_of(conn)->active, 1); /* end_request takes it back */
     const struct mg_request_info *ri = mg_get_request_info(conn);
     memset(&req_state, 0, sizeof(req_state));
     req_state.base_ms = vc_clock_mono_ms() + gateway_of(conn)->cfg.request_timeout_ms;
@@ -351,6 +358,13 @@ int gateway_begin_request(struct mg_connection *conn)
     if (problem != NULL) {
         give_up_connection(conn);
         return gateway_send_error(conn, 400, "invalid_request", "", "%s", problem);
+    }
+    /* Stopping: running requests finish and are answered (main.c waits for them); new ones,
+     * /health included, are told to go elsewhere, and their connections close. */
+    if (atomic_load(&gateway_of(conn)->draining)) {
+        give_up_connection(conn);
+        return gateway_send_error(conn, 503, "shutting_down", "Retry-After: 1\r\n",
+                                  "this gateway is stopping; retry on another");
     }
     return 0; /* routed to the handlers */
 }

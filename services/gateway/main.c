@@ -4,10 +4,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "gateway.h"
 #include "vc/apikeys.h"
 #include "vc/breaker.h"
+#include "vc/clock.h"
 #include "vc/error.h"
 #include "vc/ratelimit.h"
 #include "waiters.h"
@@ -48,7 +50,8 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
     long long half = gw->cfg.request_timeout_ms / 2;
     snprintf(timeout, sizeof(timeout), "%lld", half);
     /* ... and a keep-alive connection's next request as long (at most 5 s) for its headers. */
-    snprintf(idle, sizeof(idle), "%lld", half < 5000 ? half : 5000);
+    gw->keepalive_idle_ms = half < 5000 ? half : 5000;
+    snprintf(idle, sizeof(idle), "%lld", gw->keepalive_idle_ms);
     const char *options[] = {"listening_ports", ports, "num_threads", threads,
                              /* request line + headers: a larger block is refused (JSON
                               * 400/413, gateway_http_error) */
@@ -61,6 +64,7 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof(cb));
     cb.begin_request = gateway_begin_request; /* framing checks, body deadline */
+    cb.end_request = gateway_end_request;     /* in-flight count for the drain */
     cb.http_error = gateway_http_error;       /* civetweb's own errors as JSON */
     int rc = gateway_body_watch_start(gw);
     if (rc != 0)
@@ -144,11 +148,39 @@ static int start(gateway_t *gw, char *err, size_t errlen)
     return rc;
 }
 
+/* Graceful stop. New requests are refused (503 shutting_down, connection closed), held
+ * long-polls answer now, and the requests already running finish and are answered before
+ * civetweb stops: mg_stop raises its stop flag before it joins the workers, and from then on
+ * their writes are dropped, so a submission already published to Kafka would lose its 202.
+ * The drain also outlasts the keep-alive idle timeout, so civetweb itself closes the idle
+ * kept-alive connections (a request sent on one as mg_stop closed it would go unanswered);
+ * connections that send a request meanwhile get the 503 and are closed. Bounded by
+ * HTTP_DRAIN_TIMEOUT. */
+static void drain(gateway_t *gw)
+{
+    atomic_store(&gw->draining, 1);
+    waiters_close(gw->waiters);
+    int64_t t0 = vc_clock_mono_ms(), deadline = t0 + gw->cfg.drain_timeout_ms;
+    int64_t linger = t0 + gw->keepalive_idle_ms + 100;
+    for (;;) {
+        int64_t now = vc_clock_mono_ms();
+        if (now >= deadline || (now >= linger && atomic_load(&gw->active) == 0))
+            break;
+        struct timespec ts = {0, 5 * 1000000L}; /* a drain poll, not synchronisation */
+        nanosleep(&ts, NULL);
+    }
+    VC_INFO("gateway.drained", "ms=%lld unfinished=%ld",
+            (long long)(vc_clock_mono_ms() - t0), atomic_load(&gw->active));
+}
+
 static void stop(gateway_t *gw)
 {
-    waiters_close(gw->waiters); /* held long-polls answer now */
+    if (gw->http != NULL && gw->inflight != NULL && gw->waiters != NULL)
+        drain(gw);
+    else
+        waiters_close(gw->waiters); /* held long-polls answer now */
     if (gw->http != NULL)
-        mg_stop(gw->http); /* waits for running handlers */
+        mg_stop(gw->http); /* joins the workers */
     gateway_body_watch_stop(gw); /* after the handlers that register with it */
     waiters_stop(gw->waiters);
     vc_producer_free(gw->producer);

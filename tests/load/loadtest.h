@@ -3,6 +3,7 @@
 /* vc-loadtest's shared types: what to run (vc_load_opts_t), what to send (vc_workload_t) and
  * what was measured (vc_load_stats_t). The runner owns the event loop; everything here is
  * touched by that one thread only. */
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -54,6 +55,11 @@ typedef struct {
     double recovery_ms;            /* > 0: after the load, probe until 3 in a row answer 2xx
                                     * within this many ms; report the time it took */
     double recovery_max_s;
+    const char *id_prefix;         /* detection/e2e: every submission carries its own
+                                    * detection_id, <id_prefix><operation index> */
+    FILE *ids_out;                 /* when set: one record per operation (vc_load_ids_*) */
+    volatile sig_atomic_t *stop;   /* when set and non-zero: issue nothing more, finish what
+                                    * is in flight (a signal handler sets it) */
 } vc_load_opts_t;
 
 typedef struct {
@@ -99,6 +105,21 @@ void vc_load_stats_free(vc_load_stats_t *st);
  * operation has finished (or timed out). Returns 0 or a VC_E* setup error (err filled). */
 int vc_load_run(const vc_load_opts_t *opts, const vc_workload_t *wl, vc_load_stats_t *st,
                 char *err, size_t errlen);
+
+/* The per-operation record file of --ids-out: a header line, then one tab-separated line per
+ * operation, in the order they finished:
+ *   index id outcome http_status error_code intended_ms sent_ms done_ms sends
+ * index: operation number (0-based); id: the detection id (client-chosen with an id prefix,
+ * else the one the gateway answered, "-" when unknown); outcome: "ok" or an error class name
+ * (vc_load_err_name); http_status: of the submission (0 when none arrived); error_code: the
+ * "error.code" of a non-2xx JSON reply ("-" when none); times: wall clock, ms since the
+ * epoch (0 when the step did not happen: a late operation was never sent); sends: how many
+ * times the submission went out (2 when a kept-alive connection turned out closed and it was
+ * sent again on a fresh one: the first copy may have reached the server; 0 when never sent). */
+void vc_load_ids_header(FILE *out);
+void vc_load_ids_record(FILE *out, uint64_t index, const char *id, const char *outcome,
+                        int http_status, const char *error_code, int64_t intended_ms,
+                        int64_t sent_ms, int64_t done_ms, int sends);
 
 /* Name of a type ("health", ...) and of an error class ("connect", ...). */
 const char *vc_load_type_name(vc_load_type_t type);

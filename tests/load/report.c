@@ -175,6 +175,22 @@ int vc_load_report_kv(const vc_load_opts_t *opts, const vc_load_stats_t *st, FIL
     return ferror(out) ? VC_EIO : 0;
 }
 
+void vc_load_ids_header(FILE *out)
+{
+    fprintf(out, "#index\tid\toutcome\thttp_status\terror_code\tintended_ms\tsent_ms\tdone_ms\t"
+                 "sends\n");
+}
+
+void vc_load_ids_record(FILE *out, uint64_t index, const char *id, const char *outcome,
+                        int http_status, const char *error_code, int64_t intended_ms,
+                        int64_t sent_ms, int64_t done_ms, int sends)
+{
+    fprintf(out, "%llu\t%s\t%s\t%d\t%s\t%lld\t%lld\t%lld\t%d\n", (unsigned long long)index,
+            id != NULL && *id != '\0' ? id : "-", outcome, http_status,
+            error_code != NULL && *error_code != '\0' ? error_code : "-", (long long)intended_ms,
+            (long long)sent_ms, (long long)done_ms, sends);
+}
+
 static void text_hist(FILE *out, const char *title, const vc_hist_t *h)
 {
     if (vc_hist_count(h) == 0) {

@@ -49,8 +49,12 @@ typedef struct {
     size_t off;           /* bytes of head + body written */
     vc_httpresp_t resp;
     int64_t intended_ns, sent_ns, deadline_ns, wake_ns, e2e_deadline_ns;
+    int64_t submit_ns;    /* when the operation's submission was first sent */
     uint64_t op_index;
     char id[128];
+    int submit_status;    /* HTTP status of the submission (0: none yet) */
+    int submit_resent;    /* the submission went out a second time (stale keep-alive) */
+    char err_code[40];    /* error.code of a non-2xx submission reply */
 } slot_t;
 
 typedef struct {
@@ -71,6 +75,7 @@ typedef struct {
     int64_t next_probe_ns;
     int64_t next_tick_ns, next_progress_ns;
     uint64_t last_finished;
+    int64_t wall_off_ms;  /* wall clock minus monotonic clock, for --ids-out records */
     char rbuf[READ_BUF];
 } runner_t;
 
@@ -100,10 +105,21 @@ static uint64_t us_since(int64_t t0, int64_t now)
     return now > t0 ? (uint64_t)((now - t0) / 1000) : 0;
 }
 
+/* Wall-clock ms of a monotonic instant (0 stays 0: "did not happen"). */
+static int64_t wall_ms(const runner_t *r, int64_t mono_ns)
+{
+    return mono_ns > 0 ? r->wall_off_ms + mono_ns / 1000000 : 0;
+}
+
 /* Frees s's operation slot and counts the outcome. err < 0: success. */
 static void op_finish(runner_t *r, slot_t *s, int64_t now, int err)
 {
     vc_load_stats_t *st = r->st;
+    if (r->opts->ids_out != NULL)
+        vc_load_ids_record(r->opts->ids_out, s->op_index, s->id,
+                           err < 0 ? "ok" : vc_load_err_name((vc_load_err_t)err),
+                           s->submit_status, s->err_code, wall_ms(r, s->intended_ns),
+                           wall_ms(r, s->submit_ns), wall_ms(r, now), 1 + s->submit_resent);
     st->finished++;
     if (err < 0)
         st->ok++;
@@ -115,6 +131,32 @@ static void op_finish(runner_t *r, slot_t *s, int64_t now, int err)
     s->phase = PH_IDLE;
     r->busy--;
     r->free_stack[r->nfree++] = (int)(s - r->slots);
+}
+
+/* Writes into out the start of a submission body that carries `id`: the opening of a map
+ * with one more member than the prepared bodies ({"detection_type", "audio_data"}) and the
+ * "detection_id" member; the prepared body then follows without its own map header.
+ * Returns the length (id is at most 127 bytes of [A-Za-z0-9._:-], checked by the caller). */
+static size_t id_member(const char *id, int msgpack, char *out, size_t cap)
+{
+    size_t n = strlen(id);
+    if (!msgpack) {
+        int w = snprintf(out, cap, "{\"detection_id\":\"%s\",", id);
+        return w > 0 && (size_t)w < cap ? (size_t)w : 0;
+    }
+    static const char key[] = "\x83\xac" "detection_id";
+    size_t pos = sizeof(key) - 1;
+    if (pos + 2 + n > cap)
+        return 0;
+    memcpy(out, key, pos);
+    if (n < 32) {
+        out[pos++] = (char)(0xa0 | n);
+    } else {
+        out[pos++] = (char)0xd9;
+        out[pos++] = (char)n;
+    }
+    memcpy(out + pos, id, n);
+    return pos + n;
 }
 
 /* Writes the request head for s's next request of the given kind. */
@@ -145,18 +187,34 @@ static void build_head(runner_t *r, slot_t *s, int kind)
     } else {
         snprintf(path, sizeof(path), "%s/v1/detections", o->prefix);
     }
+    char idpart[160];
+    size_t idlen = 0;
     if (method[0] == 'P') {
         const vc_load_body_t *b = &r->wl->bodies[s->op_index % r->wl->nbodies];
         s->body = b->data;
         s->body_len = b->len;
+        if (kind == REQ_PRIMARY && o->id_prefix != NULL && o->type != VC_LOAD_BATCH) {
+            snprintf(s->id, sizeof(s->id), "%s%llu", o->id_prefix,
+                     (unsigned long long)s->op_index);
+            idlen = id_member(s->id, r->opts->msgpack, idpart, sizeof(idpart));
+            if (idlen > 0) { /* the prefix replaces the body's map header */
+                s->body++;
+                s->body_len--;
+            }
+        }
     }
     char clen[96] = "";
     if (s->body != NULL)
         snprintf(clen, sizeof(clen), "Content-Type: %s\r\nContent-Length: %zu\r\n",
-                 r->wl->content_type, s->body_len);
+                 r->wl->content_type, idlen + s->body_len);
     int n = snprintf(s->head, sizeof(s->head), "%s %s HTTP/1.1\r\nHost: %s:%d\r\n%s%s\r\n",
                      method, path, o->host, o->port, auth, clen);
-    s->head_len = n > 0 && (size_t)n < sizeof(s->head) ? (size_t)n : 0;
+    s->head_len = n > 0 && (size_t)n + idlen < sizeof(s->head) ? (size_t)n : 0;
+    if (s->head_len > 0 && idlen > 0) {
+        /* The start of the body travels at the end of the head buffer. */
+        memcpy(s->head + s->head_len, idpart, idlen);
+        s->head_len += idlen;
+    }
 }
 
 static void req_send(runner_t *r, slot_t *s, int64_t now);
@@ -276,6 +334,7 @@ static void req_failed(runner_t *r, slot_t *s, int64_t now, int err)
     slot_close(s);
     if (err == VC_LOAD_ERR_IO && s->reused && !s->got_bytes && !s->retried) {
         s->retried = 1;
+        s->submit_resent |= s->kind == REQ_PRIMARY;
         req_send(r, s, now);
         return;
     }
@@ -306,6 +365,18 @@ static int parse_reply(slot_t *s, char *status, size_t cap)
     return rc;
 }
 
+/* Keeps the "error.code" of a non-2xx JSON reply in s->err_code (empty when there is none). */
+static void error_code_of(slot_t *s)
+{
+    s->err_code[0] = '\0';
+    json_t *o = json_loadb(s->resp.body, s->resp.body_len, 0, NULL);
+    const char *code = json_string_value(json_object_get(json_object_get(o, "error"), "code"));
+    if (code != NULL && strlen(code) < sizeof(s->err_code) &&
+        strcspn(code, " \t\r\n") == strlen(code))
+        memcpy(s->err_code, code, strlen(code) + 1);
+    json_decref(o);
+}
+
 /* e2e: the submit or a poll answered. */
 static void on_e2e_response(runner_t *r, slot_t *s, int64_t now)
 {
@@ -330,7 +401,9 @@ static void on_e2e_response(runner_t *r, slot_t *s, int64_t now)
         return;
     }
     st->status[code]++;
+    s->submit_status = code;
     if (code < 200 || code > 299) {
+        error_code_of(s);
         op_finish(r, s, now, VC_LOAD_ERR_HTTP);
         return;
     }
@@ -368,6 +441,14 @@ static void on_response(runner_t *r, slot_t *s, int64_t now)
         return;
     }
     r->st->status[code]++;
+    s->submit_status = code;
+    if (!ok2xx)
+        error_code_of(s);
+    else if (r->opts->ids_out != NULL && r->opts->id_prefix == NULL &&
+             r->opts->type != VC_LOAD_HEALTH) {
+        char status[32];
+        parse_reply(s, status, sizeof(status)); /* the gateway's id, for the record */
+    }
     int ok = r->opts->type == VC_LOAD_HEALTH ? code == 200 : ok2xx;
     if (ok) {
         vc_hist_record(r->st->latency, us_since(s->intended_ns, now));
@@ -458,6 +539,16 @@ static void scan_slots(runner_t *r, int64_t now, int timeouts)
     }
 }
 
+/* Records an open-loop operation that was never sent (no slot within --timeout). */
+static void record_late(runner_t *r, uint64_t index, int64_t intended, int64_t now)
+{
+    char id[128] = "-";
+    if (r->opts->id_prefix != NULL && r->opts->type != VC_LOAD_BATCH)
+        snprintf(id, sizeof(id), "%s%llu", r->opts->id_prefix, (unsigned long long)index);
+    vc_load_ids_record(r->opts->ids_out, index, id, vc_load_err_name(VC_LOAD_ERR_LATE), 0, "-",
+                       wall_ms(r, intended), 0, wall_ms(r, now), 0);
+}
+
 /* Starts due operations on free slots. */
 static void start_ops(runner_t *r, int64_t now)
 {
@@ -469,13 +560,20 @@ static void start_ops(runner_t *r, int64_t now)
             r->st->finished++;
             r->st->errors[VC_LOAD_ERR_LATE]++;
             r->st->t_end_ns = now;
+            if (r->opts->ids_out != NULL)
+                record_late(r, r->sched.issued - 1, intended, now);
             continue;
         }
         slot_t *s = &r->slots[r->free_stack[--r->nfree]];
         r->busy++;
         s->op_index = r->sched.issued - 1;
         s->intended_ns = intended;
+        s->submit_ns = now;
         s->retried = 0;
+        s->id[0] = '\0';
+        s->submit_status = 0;
+        s->submit_resent = 0;
+        s->err_code[0] = '\0';
         build_head(r, s, REQ_PRIMARY);
         req_send(r, s, now);
     }
@@ -537,6 +635,8 @@ static int runner_loop(runner_t *r)
     struct epoll_event evs[MAX_EVENTS];
     int64_t now = vc_clock_mono_ns();
     for (;;) {
+        if (r->opts->stop != NULL && *r->opts->stop && !r->sched.stopped)
+            vc_sched_stop(&r->sched);
         start_ops(r, now);
         if (!r->load_over && vc_sched_done(&r->sched, now)) {
             r->load_over = 1;
@@ -597,6 +697,9 @@ int vc_load_run(const vc_load_opts_t *opts, const vc_workload_t *wl, vc_load_sta
     for (int i = opts->concurrency - 1; i >= 0; i--)
         r->free_stack[r->nfree++] = i;
     int64_t now = vc_clock_mono_ns();
+    r->wall_off_ms = vc_clock_wall_ms() - now / 1000000;
+    if (opts->ids_out != NULL)
+        vc_load_ids_header(opts->ids_out);
     st->t_start_ns = st->t_end_ns = now;
     r->next_tick_ns = now;
     r->next_progress_ns = now + 1000000000LL;

@@ -11,6 +11,12 @@ void vc_sched_init(vc_sched_t *s, double rate, uint64_t total, double duration_s
     s->t0_ns = now_ns;
     s->end_ns = duration_s > 0.0 ? now_ns + (int64_t)llround(duration_s * 1e9) : INT64_MAX;
     s->issued = 0;
+    s->stopped = 0;
+}
+
+void vc_sched_stop(vc_sched_t *s)
+{
+    s->stopped = 1;
 }
 
 /* Arrival time of operation i in open loop. */
@@ -21,7 +27,7 @@ static int64_t arrival(const vc_sched_t *s, uint64_t i)
 
 int64_t vc_sched_next_ns(const vc_sched_t *s)
 {
-    if (s->rate <= 0.0 || (s->total > 0 && s->issued >= s->total))
+    if (s->stopped || s->rate <= 0.0 || (s->total > 0 && s->issued >= s->total))
         return INT64_MAX;
     int64_t t = arrival(s, s->issued);
     return t < s->end_ns ? t : INT64_MAX;
@@ -29,7 +35,7 @@ int64_t vc_sched_next_ns(const vc_sched_t *s)
 
 int vc_sched_done(const vc_sched_t *s, int64_t now_ns)
 {
-    if (s->total > 0 && s->issued >= s->total)
+    if (s->stopped || (s->total > 0 && s->issued >= s->total))
         return 1;
     if (s->rate <= 0.0)
         return now_ns >= s->end_ns;
@@ -38,7 +44,7 @@ int vc_sched_done(const vc_sched_t *s, int64_t now_ns)
 
 int vc_sched_take(vc_sched_t *s, int64_t now_ns, int64_t *intended_ns)
 {
-    if (s->total > 0 && s->issued >= s->total)
+    if (s->stopped || (s->total > 0 && s->issued >= s->total))
         return 0;
     if (s->rate <= 0.0) {
         if (now_ns >= s->end_ns)
@@ -57,7 +63,7 @@ int vc_sched_take(vc_sched_t *s, int64_t now_ns, int64_t *intended_ns)
 
 uint64_t vc_sched_backlog(const vc_sched_t *s, int64_t now_ns)
 {
-    if (s->rate <= 0.0 || now_ns < s->t0_ns)
+    if (s->stopped || s->rate <= 0.0 || now_ns < s->t0_ns)
         return 0;
     int64_t until = now_ns < s->end_ns ? now_ns : s->end_ns - 1;
     double due = floor((double)(until - s->t0_ns) * s->rate / 1e9) + 1.0;

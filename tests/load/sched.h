@@ -18,6 +18,7 @@ typedef struct {
     int64_t t0_ns;        /* start (monotonic) */
     int64_t end_ns;       /* no operation is issued at or after this; INT64_MAX = none */
     uint64_t issued;      /* operations handed out so far */
+    int stopped;          /* vc_sched_stop was called: nothing more is issued */
 } vc_sched_t;
 
 /* Starts a schedule at now_ns. duration_s <= 0 means no time bound. */
@@ -32,6 +33,9 @@ int vc_sched_take(vc_sched_t *s, int64_t now_ns, int64_t *intended_ns);
 
 /* 1 when no further operation will ever be issued at or after now_ns. */
 int vc_sched_done(const vc_sched_t *s, int64_t now_ns);
+
+/* Ends the schedule early: no further operation is issued (those already due included). */
+void vc_sched_stop(vc_sched_t *s);
 
 /* Open loop: the arrival time of the next operation (may be in the past: a backlog).
  * Closed loop or finished: INT64_MAX. */

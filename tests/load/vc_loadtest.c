@@ -5,6 +5,9 @@
  *               [--requests N] [--duration S] [--concurrency C] [--rate R]
  *               [--media FILE...] [--api-key KEY] [--json] [--kv FILE] ...
  *
+ * SIGINT or SIGTERM ends the schedule early: nothing more is issued, the operations in flight
+ * finish (or time out) and the report is written as usual; a second signal kills at once.
+ *
  * Exit status: 0 when the run completed (whatever the servers answered), 1 when it could not
  * run (unreadable media, unresolvable host), 2 on a usage error. */
 #include <errno.h>
@@ -19,6 +22,15 @@
 #include "vc/error.h"
 
 #define MAX_MEDIA_FILES 256
+
+static volatile sig_atomic_t stop_requested;
+
+/* First SIGINT/SIGTERM: stop issuing (the runner sees the flag); the next one: default. */
+static void on_stop(int sig)
+{
+    stop_requested = 1;
+    signal(sig, SIG_DFL);
+}
 
 static void usage(FILE *out)
 {
@@ -44,6 +56,11 @@ static void usage(FILE *out)
             "  --recovery-probe MS after the load, probe once per 100 ms until 3 in a row\n"
             "                      succeed within MS ms; report the time (--recovery-max S,\n"
             "                      default 60)\n"
+            "  --id-prefix P       detection/e2e: each submission carries detection_id P<n>\n"
+            "                      (n = operation number; the client-chosen idempotency key)\n"
+            "  --ids-out FILE      write one tab-separated line per operation: index, id,\n"
+            "                      outcome, HTTP status, error code, intended/sent/done times\n"
+            "                      (wall-clock ms) -- what a reliability audit needs\n"
             "  --json              print the report as one JSON object\n"
             "  --kv FILE           also write flat key=value lines to FILE (for scripts)\n"
             "  --quiet             no live progress line on stderr\n");
@@ -153,6 +170,7 @@ typedef struct {
     double gen_seconds;
     int json;
     const char *kv_path;
+    const char *ids_path;
 } cli_t;
 
 /* Handles one option with a value. Returns 0, or -1 for a bad value/unknown option. */
@@ -199,6 +217,17 @@ static int option(cli_t *c, const char *name, const char *v)
         rc = parse_double(v, 0.1, 3600, &o->recovery_max_s);
     } else if (strcmp(name, "--kv") == 0) {
         c->kv_path = v;
+    } else if (strcmp(name, "--ids-out") == 0) {
+        c->ids_path = v;
+    } else if (strcmp(name, "--id-prefix") == 0) {
+        /* Detection ids are 1..64 of [A-Za-z0-9._:-]; room is left for the number. */
+        size_t len = strlen(v);
+        rc = len >= 1 && len <= 40 &&
+                     strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                               "0123456789._:-") == len
+                 ? 0
+                 : -1;
+        o->id_prefix = v;
     } else {
         return -1;
     }
@@ -257,6 +286,10 @@ static int parse_args(int argc, char **argv, cli_t *c)
     }
     if (o->requests == 0 && o->duration_s <= 0)
         o->requests = 1000;
+    if (o->id_prefix != NULL && o->type != VC_LOAD_DETECTION && o->type != VC_LOAD_E2E) {
+        fprintf(stderr, "vc-loadtest: --id-prefix needs --type detection or e2e\n");
+        return -1;
+    }
     return parse_url(c->url, o);
 }
 
@@ -272,6 +305,13 @@ int main(int argc, char **argv)
         return prc > 0 ? 0 : 2;
     }
     signal(SIGPIPE, SIG_IGN);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    c.o.stop = &stop_requested;
     int rc = vc_workload_build(&c.o, c.files, c.nfiles, c.gen_seconds, &wl, err, sizeof(err));
     if (rc != 0) {
         fprintf(stderr, "vc-loadtest: %s\n", err);
@@ -282,6 +322,17 @@ int main(int argc, char **argv)
         fprintf(stderr, "vc-loadtest: no memory\n");
         vc_workload_free(&wl);
         return 1;
+    }
+    FILE *ids = NULL;
+    if (c.ids_path != NULL) {
+        ids = fopen(c.ids_path, "w");
+        if (ids == NULL) {
+            fprintf(stderr, "vc-loadtest: cannot write %s: %s\n", c.ids_path, strerror(errno));
+            vc_load_stats_free(&st);
+            vc_workload_free(&wl);
+            return 1;
+        }
+        c.o.ids_out = ids;
     }
     rc = vc_load_run(&c.o, &wl, &st, err, sizeof(err));
     if (rc == 0) {
@@ -299,6 +350,10 @@ int main(int argc, char **argv)
             rc = VC_EIO;
         if (rc != 0)
             fprintf(stderr, "vc-loadtest: cannot write %s\n", c.kv_path);
+    }
+    if (ids != NULL && fclose(ids) != 0 && rc == 0) {
+        fprintf(stderr, "vc-loadtest: cannot write %s\n", c.ids_path);
+        rc = VC_EIO;
     }
     vc_load_stats_free(&st);
     vc_workload_free(&wl);

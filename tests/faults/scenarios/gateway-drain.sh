@@ -1,0 +1,43 @@
+# shellcheck shell=bash disable=SC2034,SC2154 # sets and reads variables of lib.sh
+# gateway-drain: SIGTERM to the gateway under load, then a new gateway on the same port (the
+# operator's rolling restart). Kafka gets 400 ms of added latency first, so submissions are
+# in flight when the signal arrives. A graceful drain answers every request it had started
+# (2xx only for what Kafka acknowledged) and exits 0; clients meanwhile see refused
+# connections, never a request swallowed without an answer.
+FAULT="gateway SIGTERM with submissions in flight (Kafka +400 ms), new gateway on the same port"
+
+VCF_TERM_MS=0
+VCF_GONE_MS=0
+
+fault() {
+	local pid
+	vcf_kafka rtt all 400 || return 1
+	vcf_pause 2 # let submissions pile up behind the latency
+	pid=$(vcf_pid gateway)
+	VCF_TERM_MS=$(vcf_now_ms)
+	vcf_log "SIGTERM gateway $pid"
+	kill -TERM "$pid" || return 1
+	VCF_REPLACED[gateway]=gone
+	vcf_wait 40 "gateway drained and exited" eval '! vcf_alive gateway' || return 1
+	VCF_GONE_MS=$(vcf_now_ms)
+	vc_stop_pidfile "$(vcf_pidfile gateway)" # gone on purpose: forget its PID file
+	vcf_log "gateway exited after $((VCF_GONE_MS - VCF_TERM_MS)) ms"
+	vcf_start_gateway gateway-2 || return 1
+	vcf_kafka rtt all 0 || return 1
+	VCF_FAULT_END_MS=$(vcf_now_ms)
+}
+
+# In-flight requests were answered: every submission sent before the old gateway was gone got
+# an HTTP status, unless its connection was refused outright (never reached the gateway). A
+# "connect" after a resend counts as unanswered: its first copy went out on a kept-alive
+# connection that the gateway closed without answering. The old gateway logged a clean stop.
+check() {
+	local unanswered
+	unanswered=$(awk -F'\t' -v gone="$VCF_GONE_MS" '!/^#/ && $9 > 0 && $7 < gone && $4 == 0 &&
+		!($3 == "connect" && $9 == 1) {n++; ids = ids " " $2 "(" $3 ")"}
+		END {print n + 0 ids}' "$VCF_TMP/ids.tsv")
+	((${unanswered%% *} == 0)) ||
+		vcf_fail "${unanswered%% *} submissions in flight at SIGTERM got no answer:${unanswered#* }"
+	grep -q 'gateway.stopped' "$VCF_TMP/gateway.log" || vcf_fail "the old gateway did not log a clean stop"
+	vcf_note "old gateway drained in $((VCF_GONE_MS - VCF_TERM_MS)) ms; refused meanwhile: $(grep '^class\.' "$VCF_TMP/audit.kv" | tr '\n' ' ')"
+}
