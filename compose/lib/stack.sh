@@ -18,7 +18,8 @@ set -euo pipefail
 
 VC_ROOT=${VC_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 
-# Debian packages the build, the tests and the local stack need.
+# Debian packages the build, the tests and the local stack need (clang, libclang-rt-dev for
+# libFuzzer and llvm for llvm-symbolizer: the fuzz step of tests/run, tests/fuzz/run).
 VC_PACKAGES=(
 	build-essential cmake pkg-config git
 	librdkafka-dev libpq-dev libhiredis-dev libmsgpack-dev libcivetweb-dev libjansson-dev
@@ -26,6 +27,7 @@ VC_PACKAGES=(
 	libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 	redis-server postgresql kcat sox curl
 	libyaml-dev libjson-validator-perl prometheus
+	clang libclang-rt-dev llvm
 )
 
 VC__STARTED=() # "pid:PIDFILE" or "pg:DIR", in start order

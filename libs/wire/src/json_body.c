@@ -8,7 +8,6 @@
 #include <jsmn.h>
 
 #include "request_parse.h"
-#include "vc/base64.h"
 #include "vc/error.h"
 #include "vc/wire_body.h"
 
@@ -23,7 +22,8 @@ typedef struct {
 struct vc_json_body {
     const char *body;
     json_t *skeleton;    /* the document with media strings emptied */
-    item_media_t *media; /* per item of the batch view, or [0] for the single view */
+    item_media_t single; /* the root object's media (the single view) */
+    item_media_t *media; /* per item of the batch view */
     size_t nitems;
 };
 
@@ -83,24 +83,25 @@ static void collect_item(const char *body, const jsmntok_t *t, int n, int o, ite
     m->video = string_span(t, n, member(body, t, n, o, "video_data"));
 }
 
-/* The items of the document: a bare array, {"requests": [...]}, or the root object itself. */
+/* The media of both views: the root object itself (single), and the items of a bare array
+ * or of {"requests": [...]} (batch). A root object with "requests" is both: the single view
+ * must not take the media of requests[0]. */
 static int collect(vc_json_body_t *b, const jsmntok_t *t, int n)
 {
     int list = t[0].type == JSMN_ARRAY ? 0 : -1;
+    collect_item(b->body, t, n, 0, &b->single);
     if (t[0].type == JSMN_OBJECT) {
         int r = member(b->body, t, n, 0, "requests");
         if (r >= 0 && t[r].type == JSMN_ARRAY)
             list = r;
     }
-    size_t count = list >= 0 ? (size_t)t[list].size : 1;
+    size_t count = list >= 0 ? (size_t)t[list].size : 0;
     b->media = calloc(count > 0 ? count : 1, sizeof(item_media_t));
     if (b->media == NULL)
         return VC_ENOMEM;
     b->nitems = count;
-    if (list < 0) {
-        collect_item(b->body, t, n, 0, &b->media[0]);
+    if (list < 0)
         return 0;
-    }
     int j = list + 1;
     for (size_t i = 0; i < count && j < n; i++) {
         collect_item(b->body, t, n, j, &b->media[i]);
@@ -119,13 +120,17 @@ static int span_cmp(const void *a, const void *c)
 static int build_skeleton(vc_json_body_t *b, size_t len, vc_api_error_t *e)
 {
     size_t ns = 0;
-    span_t *spans = calloc(b->nitems * 2 + 1, sizeof(span_t));
+    span_t *spans = calloc(b->nitems * 2 + 2, sizeof(span_t));
     char *sk = malloc(len + 1);
     int rc = 0;
     if (spans == NULL || sk == NULL) {
         rc = fail(e, 500, "internal_error", "out of memory");
         goto done;
     }
+    if (b->single.audio.start >= 0)
+        spans[ns++] = b->single.audio;
+    if (b->single.video.start >= 0)
+        spans[ns++] = b->single.video;
     for (size_t i = 0; i < b->nitems; i++) {
         if (b->media[i].audio.start >= 0)
             spans[ns++] = b->media[i].audio;
@@ -257,47 +262,85 @@ long vc_json_body_count(const vc_json_body_t *b, int batch)
     return json_is_array(list) ? (long)json_array_size(list) : -1;
 }
 
-/* Decodes one media span (size checked first; JSON's "\/" escape undone) into a new buffer. */
-static int decode_span(const char *body, span_t s, const char *key, size_t max, uint8_t **buf,
-                       size_t *len, vc_api_error_t *e)
+static int hex_value(char c)
 {
-    const char *text = body + s.start;
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Undoes every JSON escape of a media string (jsmn checked their syntax) into out (n bytes
+ * suffice) and returns the length: the text jansson would give. Clients escape base64
+ * characters: "\/" (PHP), "\u002B" for '+' (.NET), "\n" for MIME line breaks (Python's
+ * json.dumps of base64.encodebytes). Only ASCII matters to base64: an escape above 0x7f
+ * becomes 0x80, which the decoder refuses as it refuses the UTF-8 bytes jansson would give. */
+static size_t unescape(const char *s, size_t n, char *out)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '\\' && i + 1 < n) {
+            c = s[++i];
+            switch (c) {
+            case 'b':
+                c = '\b';
+                break;
+            case 'f':
+                c = '\f';
+                break;
+            case 'n':
+                c = '\n';
+                break;
+            case 'r':
+                c = '\r';
+                break;
+            case 't':
+                c = '\t';
+                break;
+            case 'u': {
+                unsigned v = 0;
+                for (int d = 0; d < 4 && i + 1 < n && hex_value(s[i + 1]) >= 0; d++)
+                    v = v * 16 + (unsigned)hex_value(s[++i]);
+                c = v < 0x80 ? (char)v : (char)0x80;
+                break;
+            }
+            default: /* '"', '\\' and '/' stand for themselves */
+                break;
+            }
+        }
+        out[k++] = c;
+    }
+    return k;
+}
+
+/* Where the fast path's decode callback finds an item's media strings. */
+typedef struct {
+    const char *body;
+    const item_media_t *m;
+} part_src_t;
+
+/* vc_wire__premedia_t.decode: base64-decodes a media string straight from the body (JSON
+ * escapes undone first, in a copy, only when there are any). */
+static int decode_part(const vc_wire__premedia_t *pre, int video, const char *key, size_t max,
+                       uint8_t **buf, size_t *len, vc_api_error_t *e)
+{
+    const part_src_t *src = pre->ctx;
+    span_t s = video ? src->m->video : src->m->audio;
+    const char *text = src->body + s.start;
     size_t n = (size_t)(s.end - s.start);
     char *unescaped = NULL;
     if (memchr(text, '\\', n) != NULL) {
         unescaped = malloc(n + 1);
         if (unescaped == NULL)
             return fail(e, 500, "internal_error", "out of memory");
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++)
-            unescaped[k++] = (text[i] == '\\' && i + 1 < n && text[i + 1] == '/') ? text[++i]
-                                                                                 : text[i];
+        n = unescape(text, n, unescaped);
         text = unescaped;
-        n = k;
     }
-    char msg[160];
-    int rc = 0;
-    size_t size = vc_wire__b64_decoded_size(text, n);
-    if (size > max) {
-        snprintf(msg, sizeof(msg), "%s: decoded media is larger than %zu bytes", key, max);
-        rc = fail(e, 413, "payload_too_large", msg);
-    } else if (size == 0) {
-        *buf = NULL;
-        *len = 0;
-        free(unescaped);
-        return 0; /* empty: the shared validation reports it */
-    } else {
-        size_t cap = vc_base64_decoded_maxlen(n);
-        *buf = malloc(cap > 0 ? cap : 1);
-        if (*buf == NULL) {
-            rc = fail(e, 500, "internal_error", "out of memory");
-        } else if (vc_base64_decode(text, n, *buf, cap, len) != 0) {
-            free(*buf);
-            *buf = NULL;
-            snprintf(msg, sizeof(msg), "%s: not valid base64", key);
-            rc = fail(e, 400, "invalid_base64", msg);
-        }
-    }
+    int rc = vc_wire__decode_base64(text, n, key, max, buf, len, e);
     free(unescaped);
     return rc;
 }
@@ -305,35 +348,18 @@ static int decode_span(const char *body, span_t s, const char *key, size_t max, 
 int vc_json_body_item(const vc_json_body_t *b, int batch, size_t i, size_t max_media_bytes,
                       size_t max_metadata_bytes, vc_json_request_t *jr, vc_api_error_t *e)
 {
-    static const uint8_t empty[1];
+    static const uint8_t present[1];
     memset(jr, 0, sizeof(*jr));
     memset(e, 0, sizeof(*e));
-    json_t *obj = batch ? json_array_get(item_list(b), i) : b->skeleton;
-    if (!json_is_object(obj) || i >= b->nitems)
+    json_t *obj = batch ? json_array_get(item_list(b), i) : (i == 0 ? b->skeleton : NULL);
+    if (!json_is_object(obj) || (batch && i >= b->nitems))
         return fail(e, 400, "invalid_request", "request: expected a JSON object");
-    const item_media_t *m = &b->media[batch ? i : 0];
-    uint8_t *audio = NULL, *video = NULL;
-    size_t alen = 0, vlen = 0;
-    int rc = 0;
-    if (m->audio.start >= 0)
-        rc = decode_span(b->body, m->audio, "audio_data", max_media_bytes, &audio, &alen, e);
-    if (rc == 0 && m->video.start >= 0)
-        rc = decode_span(b->body, m->video, "video_data", max_media_bytes, &video, &vlen, e);
-    if (rc == 0) {
-        /* Present-but-empty media keep a non-NULL pointer so the check reports "empty". */
-        vc_wire__premedia_t pre = {
-            .audio = m->audio.start >= 0 ? (audio != NULL ? audio : empty) : NULL,
-            .audio_len = alen,
-            .video = m->video.start >= 0 ? (video != NULL ? video : empty) : NULL,
-            .video_len = vlen};
-        rc = vc_wire__request_parse(obj, &pre, max_media_bytes, max_metadata_bytes, jr, e);
-    }
-    if (rc != 0) {
-        free(audio);
-        free(video);
-        return rc;
-    }
-    jr->audio_buf = audio; /* jr owns the decoded media from here on */
-    jr->video_buf = video;
-    return 0;
+    const item_media_t *m = batch ? &b->media[i] : &b->single;
+    /* The validation decodes each part when it reaches it (same error order as jansson's). */
+    part_src_t src = {b->body, m};
+    vc_wire__premedia_t pre = {.audio = m->audio.start >= 0 ? present : NULL,
+                               .video = m->video.start >= 0 ? present : NULL,
+                               .decode = decode_part,
+                               .ctx = &src};
+    return vc_wire__request_parse(obj, &pre, max_media_bytes, max_metadata_bytes, jr, e);
 }

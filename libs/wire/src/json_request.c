@@ -63,12 +63,9 @@ size_t vc_wire__b64_decoded_size(const char *s, size_t n)
     return size > pad ? size - pad : 0;
 }
 
-/* Decodes the base64 string member `key` into a new buffer (*buf, *len). */
-static int decode_media(json_t *str, const char *key, size_t max, uint8_t **buf, size_t *len,
-                        vc_api_error_t *e)
+int vc_wire__decode_base64(const char *s, size_t n, const char *key, size_t max, uint8_t **buf,
+                           size_t *len, vc_api_error_t *e)
 {
-    const char *s = json_string_value(str);
-    size_t n = json_string_length(str);
     size_t size = vc_wire__b64_decoded_size(s, n);
     if (size > max)
         return fail_with(e, 413, "payload_too_large", "%s: decoded media is larger than %zu bytes",
@@ -119,7 +116,6 @@ static int check_format(vc_media_t *m, const char *declared, const alias_t *alia
     return 0;
 }
 
-/* Audio part: decodes audio_data, then raw pcm16 (needs sample_rate) or a sniffed container. */
 /* Takes media bytes that arrived raw (msgpack bin): borrowed, size-checked, not copied. */
 static int borrow_media(const uint8_t *data, size_t len, const char *key, size_t max,
                         vc_media_t *m, vc_api_error_t *e)
@@ -134,19 +130,36 @@ static int borrow_media(const uint8_t *data, size_t len, const char *key, size_t
     return 0;
 }
 
+/* Gets the bytes of one media part (video 0: audio_data, 1: video_data) into m: raw from
+ * pre (borrowed), base64 text decoded by pre->decode, or the object's base64 string member;
+ * decoded bytes are owned by jr. */
+static int get_media(json_t *obj, const vc_wire__premedia_t *pre, int video, size_t max,
+                     vc_json_request_t *jr, vc_media_t *m, vc_api_error_t *e)
+{
+    const char *key = video ? "video_data" : "audio_data";
+    uint8_t **buf = video ? &jr->video_buf : &jr->audio_buf;
+    int rc;
+    if (pre != NULL && pre->decode == NULL)
+        return borrow_media(video ? pre->video : pre->audio,
+                            video ? pre->video_len : pre->audio_len, key, max, m, e);
+    if (pre != NULL) {
+        rc = pre->decode(pre, video, key, max, buf, &m->len, e);
+    } else {
+        json_t *str = member(obj, key);
+        rc = vc_wire__decode_base64(json_string_value(str), json_string_length(str), key, max, buf,
+                                    &m->len, e);
+    }
+    m->data = *buf;
+    return rc;
+}
+
+/* Audio part: its bytes, then raw pcm16 (needs sample_rate) or a sniffed container. */
 static int parse_audio(json_t *obj, const vc_wire__premedia_t *pre, size_t max,
                        vc_json_request_t *jr, vc_api_error_t *e)
 {
     vc_media_t *m = &jr->req.audio;
     json_t *fmt = member(obj, "audio_format"), *rate = member(obj, "sample_rate");
-    int rc;
-    if (pre != NULL) {
-        rc = borrow_media(pre->audio, pre->audio_len, "audio_data", max, m, e);
-    } else {
-        rc = decode_media(member(obj, "audio_data"), "audio_data", max, &jr->audio_buf, &m->len,
-                          e);
-        m->data = jr->audio_buf;
-    }
+    int rc = get_media(obj, pre, 0, max, jr, m, e);
     if (rc != 0)
         return rc;
     m->sample_rate = rate != NULL ? (uint32_t)json_integer_value(rate) : 0;
@@ -162,20 +175,13 @@ static int parse_audio(json_t *obj, const vc_wire__premedia_t *pre, size_t max,
     return 0;
 }
 
-/* Video part: decodes video_data and checks it sniffs as a supported container. */
+/* Video part: its bytes, which must sniff as a supported container. */
 static int parse_video(json_t *obj, const vc_wire__premedia_t *pre, size_t max,
                        vc_json_request_t *jr, vc_api_error_t *e)
 {
     vc_media_t *m = &jr->req.video;
     json_t *fmt = member(obj, "video_format");
-    int rc;
-    if (pre != NULL) {
-        rc = borrow_media(pre->video, pre->video_len, "video_data", max, m, e);
-    } else {
-        rc = decode_media(member(obj, "video_data"), "video_data", max, &jr->video_buf, &m->len,
-                          e);
-        m->data = jr->video_buf;
-    }
+    int rc = get_media(obj, pre, 1, max, jr, m, e);
     if (rc != 0)
         return rc;
     const char *declared = fmt != NULL ? json_string_value(fmt) : NULL;

@@ -98,8 +98,33 @@ size_t vc_msgpack_body_count(const vc_msgpack_body_t *b)
     return b->n;
 }
 
-/* Converts a non-media msgpack value to JSON. NULL when it has no JSON form (bin, ext,
- * non-string map keys, invalid UTF-8). The pre-scan bounds depth and size. */
+/* The bytes of a str. msgpack-c gives an empty fixstr (0xa0) a NULL ptr, which memchr,
+ * memcpy and jansson must never see (jansson's json_stringn(NULL, 0) fails: "" was refused). */
+static const char *str_bytes(const msgpack_object_str *s)
+{
+    return s->size > 0 ? s->ptr : "";
+}
+
+/* True when a str has a JSON form: no NUL byte (jansson refuses "\u0000" in a JSON text, so
+ * a JSON client can send none, and metadata holding one would not parse back). */
+static int str_jsonable(const msgpack_object_str *s)
+{
+    return memchr(str_bytes(s), '\0', s->size) == NULL;
+}
+
+/* Sets obj[key] = v (taking v, also on failure). -1 when key is not a str with a JSON form. */
+static int set_member(json_t *obj, const msgpack_object *key, json_t *v)
+{
+    if (v == NULL || key->type != MSGPACK_OBJECT_STR || !str_jsonable(&key->via.str)) {
+        json_decref(v);
+        return -1;
+    }
+    return json_object_setn_new(obj, str_bytes(&key->via.str), key->via.str.size, v);
+}
+
+/* Converts a non-media msgpack value to JSON: the value a JSON client would send. NULL when
+ * it has no JSON form (bin, ext, non-string map keys, NUL bytes, invalid UTF-8). The pre-scan
+ * bounds depth and size. */
 static json_t *to_json(const msgpack_object *o)
 {
     switch (o->type) {
@@ -111,7 +136,9 @@ static json_t *to_json(const msgpack_object *o)
     case MSGPACK_OBJECT_NEGATIVE_INTEGER: return json_integer((json_int_t)o->via.i64);
     case MSGPACK_OBJECT_FLOAT32:
     case MSGPACK_OBJECT_FLOAT64: return json_real(o->via.f64);
-    case MSGPACK_OBJECT_STR: return json_stringn(o->via.str.ptr, o->via.str.size);
+    case MSGPACK_OBJECT_STR:
+        return str_jsonable(&o->via.str) ? json_stringn(str_bytes(&o->via.str), o->via.str.size)
+                                         : NULL;
     case MSGPACK_OBJECT_ARRAY: {
         json_t *a = json_array();
         for (uint32_t i = 0; a != NULL && i < o->via.array.size; i++) {
@@ -127,18 +154,10 @@ static json_t *to_json(const msgpack_object *o)
         json_t *m = json_object();
         for (uint32_t i = 0; m != NULL && i < o->via.map.size; i++) {
             const msgpack_object_kv *kv = &o->via.map.ptr[i];
-            json_t *v = kv->key.type == MSGPACK_OBJECT_STR ? to_json(&kv->val) : NULL;
-            char key[256];
-            size_t kn = kv->key.via.str.size;
-            if (v == NULL || kn >= sizeof(key) || memchr(kv->key.via.str.ptr, 0, kn) != NULL) {
-                json_decref(v);
+            if (set_member(m, &kv->key, to_json(&kv->val)) != 0) {
                 json_decref(m);
                 m = NULL;
-                break;
             }
-            memcpy(key, kv->key.via.str.ptr, kn);
-            key[kn] = '\0';
-            json_object_set_new(m, key, v);
         }
         return m;
     }
@@ -170,16 +189,10 @@ static int split_item(const msgpack_object *item, vc_wire__premedia_t *pre, json
             *(audio ? &pre->audio_len : &pre->video_len) = kv->val.via.bin.size;
             continue;
         }
-        json_t *v = to_json(&kv->val);
-        if (v == NULL || kv->key.type != MSGPACK_OBJECT_STR || kv->key.via.str.size >= 64) {
-            json_decref(v);
+        if (set_member(*obj, &kv->key, to_json(&kv->val)) != 0) {
             json_decref(*obj);
             return body_error(e, "request: keys must be strings and values JSON-compatible");
         }
-        char key[64];
-        memcpy(key, kv->key.via.str.ptr, kv->key.via.str.size);
-        key[kv->key.via.str.size] = '\0';
-        json_object_set_new(*obj, key, v);
     }
     return 0;
 }
