@@ -8,6 +8,24 @@
 
 #define HTTP_THREAD_HEADROOM 16
 
+/* Adaptive admission inside the fixed ceiling (vc/admit.h). */
+static int load_admission(gateway_config_t *c, char *err, size_t errlen)
+{
+    static const char *const modes[] = {"adaptive", "fixed", NULL};
+    const char *mode = NULL;
+    int rc = vc_config_enum("ADMISSION", "adaptive", modes, &mode, err, errlen);
+    if (rc == 0)
+        c->admission_adaptive = strcmp(mode, "adaptive") == 0;
+    long long floor_def = c->max_concurrent < 8 ? c->max_concurrent : 8;
+    if (rc == 0)
+        rc = vc_config_int("ADMISSION_MIN_CONCURRENCY", floor_def, 1, c->max_concurrent,
+                           &c->admission_min, err, errlen);
+    if (rc == 0)
+        rc = vc_config_int("ADMISSION_LATENCY_TOLERANCE", 250, 110, 100000,
+                           &c->admission_tolerance_pct, err, errlen);
+    return rc;
+}
+
 static int load_http(gateway_config_t *c, char *err, size_t errlen)
 {
     int rc = vc_config_str("HTTP_HOST", "127.0.0.1", &c->host, err, errlen);
@@ -16,6 +34,8 @@ static int load_http(gateway_config_t *c, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_config_int("MAX_CONCURRENT_REQUESTS", 1000, 1, 100000, &c->max_concurrent, err,
                            errlen);
+    if (rc == 0)
+        rc = load_admission(c, err, errlen);
     /* civetweb serves one connection per worker thread. With fewer threads than the
      * concurrency limit the limit could never be reached and excess clients would queue in
      * the kernel instead of getting a prompt 503; the headroom keeps threads free to answer

@@ -25,7 +25,10 @@ typedef struct {
     const char *host;             /* HTTP_HOST=127.0.0.1 */
     long long port;               /* HTTP_PORT=8080 */
     long long threads;            /* HTTP_THREADS=64 */
-    long long max_concurrent;     /* MAX_CONCURRENT_REQUESTS=1000 */
+    long long max_concurrent;     /* MAX_CONCURRENT_REQUESTS=1000: the fixed ceiling */
+    int admission_adaptive;       /* ADMISSION=adaptive|fixed */
+    long long admission_min;      /* ADMISSION_MIN_CONCURRENCY=8: the adaptive limit's floor */
+    long long admission_tolerance_pct; /* ADMISSION_LATENCY_TOLERANCE=250 (%): queueing above */
     long long max_body;           /* MAX_BODY_BYTES=16M */
     long long max_metadata;       /* MAX_METADATA_BYTES=16K */
     long long max_batch;          /* MAX_BATCH_SIZE=10 */
@@ -51,6 +54,7 @@ typedef struct {
     vc_redis_pool_t *redis;
     vc_pg_pool_t *pg;
     vc_sem_t *inflight;
+    struct vc_admit *admit;       /* the adaptive limit; NULL with ADMISSION=fixed */
     vc_metrics_t *metrics;
     vc_histogram_t *m_submit_latency;
     vc_resource_sampler_t *sampler;
@@ -129,5 +133,8 @@ int gateway_http_error(struct mg_connection *conn, int status, const char *errms
 /* Starts / stops the body watch thread that cuts body reads past their deadline. */
 int gateway_body_watch_start(gateway_t *gw);
 void gateway_body_watch_stop(gateway_t *gw);
+/* Stops the listening sockets on port from accepting (new connections are refused at once)
+ * without closing them: civetweb still owns and closes them in mg_stop. Returns how many. */
+int gateway_close_listeners(int port);
 
 #endif

@@ -125,6 +125,34 @@ static int find_socket(const char *addr, int port, int server_port)
     return found;
 }
 
+int gateway_close_listeners(int port)
+{
+    DIR *d = opendir("/proc/self/fd");
+    if (d == NULL)
+        return 0;
+    int closed = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        char *end = NULL;
+        long fd = strtol(de->d_name, &end, 10);
+        if (end == de->d_name || *end != '\0' || fd == dirfd(d))
+            continue;
+        int listening = 0;
+        socklen_t ol = sizeof(listening);
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof(ss);
+        if (getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol) != 0 || !listening ||
+            getsockname((int)fd, (struct sockaddr *)&ss, &sl) != 0 ||
+            ip_port(&ss, NULL, 0) != port)
+            continue;
+        /* Linux takes a listening socket out of LISTEN on shutdown: queued and new
+         * connections are refused (RST) while the descriptor stays civetweb's to close. */
+        closed += shutdown((int)fd, SHUT_RDWR) == 0;
+    }
+    closedir(d);
+    return closed;
+}
+
 /* Shuts the reading side of a connection: a blocked or later mg_read returns at once, while
  * the response can still be written. */
 static void cut_reading(const char *addr, int port, int server_port)

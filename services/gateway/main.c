@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "gateway.h"
+#include "vc/admit.h"
 #include "vc/apikeys.h"
 #include "vc/breaker.h"
 #include "vc/clock.h"
@@ -116,6 +117,18 @@ static int start_access(gateway_t *gw, char *err, size_t errlen)
     return rc;
 }
 
+/* The adaptive limit starts at 64 (or the ceiling) and learns from there. */
+static int start_admission(gateway_t *gw)
+{
+    vc_admit_opts_t o;
+    vc_admit_opts_default(&o);
+    o.min_limit = (long)gw->cfg.admission_min;
+    o.max_limit = (long)gw->cfg.max_concurrent;
+    o.initial_limit = o.max_limit < 64 ? o.max_limit : 64;
+    o.tolerance = (double)gw->cfg.admission_tolerance_pct / 100.0;
+    return vc_admit_new(&o, &gw->admit);
+}
+
 static int start(gateway_t *gw, char *err, size_t errlen)
 {
     gw->max_media = max_media_for(&gw->cfg);
@@ -129,6 +142,8 @@ static int start(gateway_t *gw, char *err, size_t errlen)
     }
     if (rc == 0)
         rc = vc_sem_new((long)gw->cfg.max_concurrent, &gw->inflight);
+    if (rc == 0 && gw->cfg.admission_adaptive)
+        rc = start_admission(gw);
     if (rc == 0)
         rc = vc_redis_pool_new(&gw->cfg.redis, &gw->redis, err, errlen);
     if (rc == 0)
@@ -169,8 +184,18 @@ static void drain(gateway_t *gw)
         struct timespec ts = {0, 5 * 1000000L}; /* a drain poll, not synchronisation */
         nanosleep(&ts, NULL);
     }
-    VC_INFO("gateway.drained", "ms=%lld unfinished=%ld",
-            (long long)(vc_clock_mono_ms() - t0), atomic_load(&gw->active));
+    /* mg_stop takes up to its master thread's poll interval (~200 ms) to stop accepting, and
+     * a request accepted meanwhile would be read but never answered: refuse connections
+     * first, then let what was accepted in that instant be answered (503). */
+    int listeners = gateway_close_listeners((int)gw->cfg.port);
+    int64_t settle = vc_clock_mono_ms() + 100;
+    while (vc_clock_mono_ms() < settle || (atomic_load(&gw->active) > 0 &&
+                                            vc_clock_mono_ms() < deadline)) {
+        struct timespec ts = {0, 5 * 1000000L}; /* a drain poll, not synchronisation */
+        nanosleep(&ts, NULL);
+    }
+    VC_INFO("gateway.drained", "ms=%lld unfinished=%ld listeners_closed=%d",
+            (long long)(vc_clock_mono_ms() - t0), atomic_load(&gw->active), listeners);
 }
 
 static void stop(gateway_t *gw)
@@ -190,6 +215,7 @@ static void stop(gateway_t *gw)
     vc_pg_pool_free(gw->pg);
     vc_redis_pool_free(gw->redis);
     vc_sem_free(gw->inflight);
+    vc_admit_free(gw->admit);
     vc_metrics_free(gw->metrics);
     vc_resource_sampler_free(gw->sampler);
 }

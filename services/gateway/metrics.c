@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "vc/admit.h"
 #include "vc/clock.h"
 #include "vc/error.h"
 #include "vc/resources.h"
@@ -232,6 +233,20 @@ static json_t *pool_json(const vc_pool_stats_t *p)
 static void render_gateway_gauges(text_t *t, gateway_t *gw, const vc_resources_t *r)
 {
     render_pools(t, gw);
+    if (gw->admit != NULL) {
+        vc_admit_stats_t as;
+        vc_admit_stats(gw->admit, &as);
+        put(t, "# HELP vc_admission_limit Submissions the adaptive limit admits at once now.\n"
+               "# TYPE vc_admission_limit gauge\nvc_admission_limit %ld\n"
+               "# HELP vc_admission_baseline_seconds Unqueued submission latency it compares with.\n"
+               "# TYPE vc_admission_baseline_seconds gauge\nvc_admission_baseline_seconds %.6f\n"
+               "# HELP vc_admission_adjustments_total Limit changes by direction.\n"
+               "# TYPE vc_admission_adjustments_total counter\n"
+               "vc_admission_adjustments_total{direction=\"down\"} %llu\n"
+               "vc_admission_adjustments_total{direction=\"up\"} %llu\n",
+            as.limit, as.baseline_ms / 1000.0, (unsigned long long)as.decreases,
+            (unsigned long long)as.increases);
+    }
     put(t, "# HELP vc_http_inflight_requests Submissions being handled.\n"
            "# TYPE vc_http_inflight_requests gauge\nvc_http_inflight_requests %ld\n",
         vc_sem_in_use(gw->inflight));

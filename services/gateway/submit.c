@@ -11,6 +11,7 @@
 #include "gateway.h"
 #include "intake.h"
 #include "longpoll.h"
+#include "vc/admit.h"
 #include "vc/clock.h"
 #include "vc/error.h"
 #include "vc/wire_body.h"
@@ -242,7 +243,7 @@ static int submit_batch(struct mg_connection *conn, gateway_t *gw, const body_t 
 
 /* Common entry: method, load shedding, body, then single or batch. */
 static int submit(struct mg_connection *conn, gateway_t *gw, const request_ctx_t *ctx,
-                  int batch)
+                  int batch, int *held)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     if (strcmp(ri->request_method, "POST") != 0)
@@ -252,6 +253,7 @@ static int submit(struct mg_connection *conn, gateway_t *gw, const request_ctx_t
     if (!batch && longpoll_param(ri, &wait_s) != 0)
         return gateway_send_error(conn, 400, "invalid_request", "",
                                   "wait: expected whole seconds 0..%d", LONGPOLL_MAX_S);
+    *held = wait_s > 0;
     int status = 0;
     body_t b;
     if (read_body(conn, gw, &b, &status) != 0)
@@ -261,22 +263,47 @@ static int submit(struct mg_connection *conn, gateway_t *gw, const request_ctx_t
     return status;
 }
 
+/* Admission: the fixed ceiling (MAX_CONCURRENT_REQUESTS), then the adaptive limit, which
+ * follows the latency of accepted submissions (vc/admit.h). Returns 0 when admitted. */
+static int admit(gateway_t *gw)
+{
+    if (vc_sem_try_acquire(gw->inflight) != 0)
+        return VC_EBUSY;
+    if (gw->admit != NULL && vc_admit_try(gw->admit) != 0) {
+        vc_sem_release(gw->inflight);
+        return VC_EBUSY;
+    }
+    return 0;
+}
+
+/* What a finished submission teaches the adaptive limit: answers that did the work (2xx) or
+ * waited on a dependency (5xx) carry queueing delay; 4xx refusals and long-polls held for a
+ * result (?wait=) do not. */
+static void admitted_done(gateway_t *gw, int status, int held, int64_t took_ns)
+{
+    if (gw->admit != NULL)
+        vc_admit_done(gw->admit, took_ns, !held && (status < 400 || status >= 500));
+    vc_sem_release(gw->inflight);
+}
+
 /* Load shedding first (cheapest), then access control, then the work. */
 static int guarded(struct mg_connection *conn, gateway_t *gw, int batch)
 {
-    if (vc_sem_try_acquire(gw->inflight) != 0) {
+    if (admit(gw) != 0) {
         vc_counter_add(gw->m_shed, 1);
         return gateway_send_error(conn, 503, "overloaded", RETRY_AFTER,
                                   "too many concurrent requests, retry later");
     }
     int64_t t0 = vc_clock_mono_ns();
     request_ctx_t ctx;
+    int held = 0;
     int rc = gateway_access(conn, gw, &ctx);
     if (rc == 0)
-        rc = submit(conn, gw, &ctx, batch);
+        rc = submit(conn, gw, &ctx, batch, &held);
     gateway_access_done(conn);
-    vc_histogram_observe(gw->m_submit_latency, (double)(vc_clock_mono_ns() - t0) / 1e9);
-    vc_sem_release(gw->inflight);
+    int64_t took = vc_clock_mono_ns() - t0;
+    vc_histogram_observe(gw->m_submit_latency, (double)took / 1e9);
+    admitted_done(gw, rc, held, took);
     return rc;
 }
 

@@ -128,6 +128,17 @@ static void *client_main(void *arg)
         char *body = submission_body(e, i);
         char *resp = NULL;
         long st = vc_test_http("POST", url, "application/json", body, strlen(body), &resp);
+        /* A well-behaved client: 503 overloaded (the adaptive admission limit) is retried
+         * after a pause, as its Retry-After asks; the same detection_id makes it safe. */
+        for (int retry = 0; st == 503 && resp != NULL && strstr(resp, "overloaded") != NULL &&
+                            retry < 100;
+             retry++) {
+            free(resp);
+            resp = NULL;
+            struct timespec ts = {0, 100000000L};
+            nanosleep(&ts, NULL);
+            st = vc_test_http("POST", url, "application/json", body, strlen(body), &resp);
+        }
         if (st == 202) {
             e->accepted[i] = 1;
             int n = atomic_fetch_add(&e->accepted_count, 1) + 1;

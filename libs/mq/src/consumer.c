@@ -6,9 +6,12 @@
 #include <string.h>
 
 #include "kafka_common.h"
+#include "vc/clock.h"
 #include "vc/consumer.h"
 #include "vc/error.h"
 #include "vc/log.h"
+
+#define CLOSE_TIMEOUT_MS 10000 /* the longest a consumer may take to leave its group */
 
 struct vc_consumer {
     rd_kafka_t *rk;
@@ -185,7 +188,29 @@ void vc_consumer_close(vc_consumer_t *c)
     rd_kafka_resp_err_t e = rd_kafka_commit(c->rk, NULL, 0);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
         VC_WARN("kafka.commit", "error=\"%s\"", rd_kafka_err2str(e));
-    rd_kafka_consumer_close(c->rk);
-    rd_kafka_destroy(c->rk);
+    /* Leaving the group is bounded: rd_kafka_consumer_close() can wait indefinitely when the
+     * group is mid-rebalance and the coordinator does not answer (seen against vc-devbroker
+     * after another member left: "Unknown member", then no progress). The asynchronous close
+     * serves our rebalance callback on its own queue until done or CLOSE_TIMEOUT_MS; then
+     * the handle is destroyed without another close. Offsets were committed above; the
+     * group expires the member by its session timeout. */
+    rd_kafka_queue_t *q = rd_kafka_queue_new(c->rk);
+    rd_kafka_error_t *error = q != NULL ? rd_kafka_consumer_close_queue(c->rk, q) : NULL;
+    int closed = 0;
+    if (q != NULL && error == NULL) {
+        int64_t deadline = vc_clock_mono_ms() + CLOSE_TIMEOUT_MS;
+        while (!(closed = rd_kafka_consumer_closed(c->rk)) && vc_clock_mono_ms() < deadline)
+            rd_kafka_queue_poll_callback(q, 100);
+    }
+    if (error != NULL) {
+        VC_WARN("kafka.close", "error=\"%s\"", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    }
+    if (q != NULL)
+        rd_kafka_queue_destroy(q);
+    if (!closed)
+        VC_WARN("kafka.close_timeout", "ms=%d msg=\"left without a clean group exit\"",
+                CLOSE_TIMEOUT_MS);
+    rd_kafka_destroy_flags(c->rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     free(c);
 }
