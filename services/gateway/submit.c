@@ -243,7 +243,7 @@ static int submit_batch(struct mg_connection *conn, gateway_t *gw, const body_t 
 
 /* Common entry: method, load shedding, body, then single or batch. */
 static int submit(struct mg_connection *conn, gateway_t *gw, const request_ctx_t *ctx,
-                  int batch, int *held)
+                  int batch)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
     if (strcmp(ri->request_method, "POST") != 0)
@@ -253,7 +253,6 @@ static int submit(struct mg_connection *conn, gateway_t *gw, const request_ctx_t
     if (!batch && longpoll_param(ri, &wait_s) != 0)
         return gateway_send_error(conn, 400, "invalid_request", "",
                                   "wait: expected whole seconds 0..%d", LONGPOLL_MAX_S);
-    *held = wait_s > 0;
     int status = 0;
     body_t b;
     if (read_body(conn, gw, &b, &status) != 0)
@@ -264,12 +263,14 @@ static int submit(struct mg_connection *conn, gateway_t *gw, const request_ctx_t
 }
 
 /* Admission: the fixed ceiling (MAX_CONCURRENT_REQUESTS), then the adaptive limit, which
- * follows the latency of accepted submissions (vc/admit.h). Returns 0 when admitted. */
-static int admit(gateway_t *gw)
+ * follows the latency of accepted submissions (vc/admit.h). A long-poll submission (?wait=)
+ * holds its slot while the detection runs, which says nothing about the gateway's own
+ * queueing: it counts against the ceiling only. Returns 0 when admitted. */
+static int admit(gateway_t *gw, int held)
 {
     if (vc_sem_try_acquire(gw->inflight) != 0)
         return VC_EBUSY;
-    if (gw->admit != NULL && vc_admit_try(gw->admit) != 0) {
+    if (!held && gw->admit != NULL && vc_admit_try(gw->admit) != 0) {
         vc_sem_release(gw->inflight);
         return VC_EBUSY;
     }
@@ -281,25 +282,27 @@ static int admit(gateway_t *gw)
  * result (?wait=) do not. */
 static void admitted_done(gateway_t *gw, int status, int held, int64_t took_ns)
 {
-    if (gw->admit != NULL)
-        vc_admit_done(gw->admit, took_ns, !held && (status < 400 || status >= 500));
+    if (!held && gw->admit != NULL)
+        vc_admit_done(gw->admit, took_ns, status < 400 || status >= 500);
     vc_sem_release(gw->inflight);
 }
 
 /* Load shedding first (cheapest), then access control, then the work. */
 static int guarded(struct mg_connection *conn, gateway_t *gw, int batch)
 {
-    if (admit(gw) != 0) {
+    /* A malformed ?wait= is refused by submit() with 400; here it only counts as no wait. */
+    int wait_s = 0;
+    int held = !batch && longpoll_param(mg_get_request_info(conn), &wait_s) == 0 && wait_s > 0;
+    if (admit(gw, held) != 0) {
         vc_counter_add(gw->m_shed, 1);
         return gateway_send_error(conn, 503, "overloaded", RETRY_AFTER,
                                   "too many concurrent requests, retry later");
     }
     int64_t t0 = vc_clock_mono_ns();
     request_ctx_t ctx;
-    int held = 0;
     int rc = gateway_access(conn, gw, &ctx);
     if (rc == 0)
-        rc = submit(conn, gw, &ctx, batch, &held);
+        rc = submit(conn, gw, &ctx, batch);
     gateway_access_done(conn);
     int64_t took = vc_clock_mono_ns() - t0;
     vc_histogram_observe(gw->m_submit_latency, (double)took / 1e9);

@@ -1,5 +1,6 @@
-/* vc-bench-engine: the raw engine throughput the pipeline benchmark divides by. Runs
- * vc_audio_analyze -- the call vc-detector makes for every audio request -- in-process on
+/* vc-bench-engine: the raw engine throughput the pipeline benchmark divides by. Runs what
+ * vc-detector runs for every audio request -- vc_audio_analyze (signal statistics) and
+ * vc_audio_detect (the spoof engine with the committed model) -- in-process on
  * the given clips, round robin, from THREADS threads for SECONDS (or MAX analyses), with no
  * queue, Kafka or store in between. Prints key=value lines:
  *   analyses=N  elapsed_s=S  rate=N/S  threads=T  errors=E  cpu_ms_per_analysis=C
@@ -20,6 +21,7 @@
 
 #include "vc/clock.h"
 #include "vc/detect.h"
+#include "vc/detect_audio.h"
 
 #define MAX_FILES 64
 #define MAX_THREADS 256
@@ -34,6 +36,7 @@ typedef struct {
     atomic_llong next;   /* analyses handed out */
     atomic_llong done;
     atomic_llong errors;
+    vc_audio_model_t *model;
 } bench_t;
 
 /* Reads path whole (at most MAX_CLIP_BYTES). Returns 0 or -1; caller frees *data. */
@@ -69,17 +72,25 @@ static void *worker(void *arg)
     bench_t *b = arg;
     vc_audio_opts_t opts;
     vc_audio_opts_default(&opts);
+    vc_audio_detect_opts_t dopts;
+    vc_audio_detect_opts_default(&dopts);
+    vc_audio_detection_t *det = malloc(sizeof(*det));
     char err[200];
+    if (det == NULL)
+        return NULL;
     for (;;) {
         long long i = atomic_fetch_add(&b->next, 1);
         if ((b->max > 0 && i >= b->max) || vc_clock_mono_ns() >= b->deadline_ns)
             break;
         vc_audio_report_t rep;
         int f = (int)(i % b->nfiles);
-        if (vc_audio_analyze(b->data[f], b->len[f], NULL, &opts, &rep, err, sizeof(err)) != 0)
+        if (vc_audio_analyze(b->data[f], b->len[f], NULL, &opts, &rep, err, sizeof(err)) != 0 ||
+            vc_audio_detect(b->model, b->data[f], b->len[f], NULL, &dopts, det, err,
+                            sizeof(err)) != 0)
             atomic_fetch_add(&b->errors, 1);
         atomic_fetch_add(&b->done, 1);
     }
+    free(det);
     return NULL;
 }
 
@@ -123,6 +134,11 @@ int main(int argc, char **argv)
         }
         b.nfiles++;
     }
+    char err[256];
+    if (vc_audio_model_load(vc_audio_model_default_path(), &b.model, err, sizeof(err)) != 0) {
+        fprintf(stderr, "vc-bench-engine: %s\n", err);
+        return 1;
+    }
     int nthreads = (int)threads;
     pthread_t tids[MAX_THREADS];
     b.max = (long long)max;
@@ -145,8 +161,9 @@ int main(int argc, char **argv)
     printf("analyses=%lld\nelapsed_s=%.3f\nrate=%.2f\nthreads=%d\nerrors=%lld\n"
            "cpu_ms_per_analysis=%.4f\nengine=%s\n",
            done, el, (double)done / el, started, (long long)atomic_load(&b.errors),
-           done > 0 ? cpu_s * 1000.0 / (double)done : 0.0, vc_detect_version());
+           done > 0 ? cpu_s * 1000.0 / (double)done : 0.0, vc_audio_model_version(b.model));
     for (int k = 0; k < b.nfiles; k++)
         free(b.data[k]);
+    vc_audio_model_free(b.model);
     return started == nthreads && atomic_load(&b.errors) == 0 ? 0 : 1;
 }
