@@ -119,18 +119,8 @@ int main(void)
     ASSERT(dt_metric(text, "vc_detector_scale_events_total{direction=\"down\"}") >= 2);
     ASSERT(dt_metric(text, "vc_detector_worker_crashes_total") == 0);
     free(text);
-    char gw_metrics[128], name[256];
-    snprintf(gw_metrics, sizeof(gw_metrics), "%s/metrics", e.base_url);
-    snprintf(name, sizeof(name), "vc_detector_supervisor_scale_downs_total{instance=\"%sdet-1\"}",
-             e.id_prefix);
-    double downs = -1;
-    for (int i = 0; i < 10 && downs < 2; i++) {
-        text = NULL;
-        ASSERT_EQ(vc_test_http("GET", gw_metrics, NULL, NULL, 0, &text), 200);
-        downs = dt_metric(text, name);
-        free(text);
-        sleep(1);
-    }
+    double downs =
+        dt_gateway_supervisor_metric(&e, "vc_detector_supervisor_scale_downs_total", 2, 10);
     ASSERT(downs >= 2);
     vc_e2e_stop(&e);
     return 0;

@@ -102,6 +102,30 @@ static inline double dt_metric(const char *text, const char *name)
     return p != NULL ? strtod(p + strlen(pat), NULL) : -1;
 }
 
+/* Polls the gateway's /metrics (every 0.5 s, up to timeout_s) until the supervisor metric
+ * `<metric>{instance="<prefix>det-1"}` reaches want; returns its last value (-1: absent). The
+ * supervisor writes its snapshot to Redis once a second, so the first reads may be stale. */
+static inline double dt_gateway_supervisor_metric(const vc_e2e_t *e, const char *metric,
+                                                  double want, int timeout_s)
+{
+    char url[128], name[256];
+    snprintf(url, sizeof(url), "%s/metrics", e->base_url);
+    snprintf(name, sizeof(name), "%.100s{instance=\"%.100sdet-1\"}", metric, e->id_prefix);
+    double v = -1;
+    for (int i = 0; i < 2 * timeout_s && v < want; i++) {
+        char *text = NULL;
+        ASSERT_EQ(vc_test_http("GET", url, NULL, NULL, 0, &text), 200);
+        v = dt_metric(text, name);
+        free(text);
+        if (v < want) {
+            struct timespec ts = {0, 500000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    fprintf(stderr, "gateway /metrics: %s %g\n", name, v);
+    return v;
+}
+
 /* Reads the run's DLQ topic from the start until a record with key `key` and error.stage
  * `stage` appears (or timeout_s passes); returns 1 when found and copies its reason. */
 static inline int dt_find_dead_letter(const vc_e2e_t *e, const char *key, const char *stage,

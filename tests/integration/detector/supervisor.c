@@ -119,22 +119,8 @@ int main(void)
     ASSERT(strstr(text, "vc_detector_completed_total{worker=") != NULL);
     free(text);
     /* ... and so does the gateway's, from the supervisor's snapshot in Redis. */
-    char gw_metrics[128], name[256];
-    snprintf(gw_metrics, sizeof(gw_metrics), "%s/metrics", e.base_url);
-    snprintf(name, sizeof(name), "vc_detector_supervisor_worker_crashes_total{instance=\"%sdet-1\"}",
-             e.id_prefix);
-    double gw_crashes = -1;
-    for (int i = 0; i < 20 && gw_crashes < 4; i++) {
-        text = NULL;
-        ASSERT_EQ(vc_test_http("GET", gw_metrics, NULL, NULL, 0, &text), 200);
-        gw_crashes = dt_metric(text, name);
-        free(text);
-        if (gw_crashes < 4) {
-            struct timespec ts = {0, 500000000L}; /* the snapshot is written every second */
-            nanosleep(&ts, NULL);
-        }
-    }
-    fprintf(stderr, "supervisor: gateway %s %g\n", name, gw_crashes);
+    double gw_crashes =
+        dt_gateway_supervisor_metric(&e, "vc_detector_supervisor_worker_crashes_total", 4, 10);
     ASSERT(gw_crashes >= 4);
     h = wait_health(all_joined, 60, "both workers back after the crash loop");
     json_decref(h);
