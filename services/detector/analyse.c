@@ -97,8 +97,8 @@ static void add_audio_detection(vc_result_t *res, const vc_audio_detection_t *de
     }
 }
 
-/* Signal statistics (evidence only), then the spoof engine: synthetic speech, replay and
- * splice fused by the model. */
+/* Signal statistics (evidence only) and the spoof engine (synthetic speech, replay and
+ * splice fused by the model), from one decode of the media. */
 static outcome_t analyse_audio(detector_t *d, const vc_media_t *m, vc_result_t *res,
                                const char **media_error)
 {
@@ -107,13 +107,6 @@ static outcome_t analyse_audio(detector_t *d, const vc_media_t *m, vc_result_t *
     opts.pcm_sample_rate = m->sample_rate;
     vc_audio_report_t rep;
     char err[200];
-    if (vc_audio_analyze(m->data, m->len, m->format, &opts, &rep, err, sizeof(err)) != 0) {
-        fail_media(res, "audio", err, media_error);
-        return out;
-    }
-    vc_analyzer_t *an = vc_result_add_analyzer(res, "audio", "signal_stats", vc_detect_version());
-    if (an != NULL)
-        add_signal_stats(an, &rep);
     vc_audio_detect_opts_t dopts;
     vc_audio_detect_opts_default(&dopts);
     dopts.decode = opts;
@@ -121,11 +114,15 @@ static outcome_t analyse_audio(detector_t *d, const vc_media_t *m, vc_result_t *
     dopts.spoof_from = d->cfg.audio_spoof_from;
     vc_audio_detection_t *det = malloc(sizeof(*det)); /* ~8 KB: not on a pool thread's stack */
     int rc = det == NULL ? VC_ENOMEM
-                         : vc_audio_detect(d->audio_model, m->data, m->len, m->format, &dopts,
-                                           det, err, sizeof(err));
+                         : vc_audio_detect_with_stats(d->audio_model, m->data, m->len, m->format,
+                                                      &dopts, det, &rep, err, sizeof(err));
     if (rc != 0) {
         fail_media(res, "audio", det == NULL ? "out of memory" : err, media_error);
     } else {
+        vc_analyzer_t *an =
+            vc_result_add_analyzer(res, "audio", "signal_stats", vc_detect_version());
+        if (an != NULL)
+            add_signal_stats(an, &rep);
         add_audio_detection(res, det);
         out = (outcome_t){1, clamp01(det->score), audio_verdict(det->verdict), ""};
         snprintf(out.version, sizeof(out.version), "%s", det->model_version);

@@ -21,7 +21,7 @@ static int load_admission(gateway_config_t *c, char *err, size_t errlen)
         rc = vc_config_int("ADMISSION_MIN_CONCURRENCY", floor_def, 1, c->max_concurrent,
                            &c->admission_min, err, errlen);
     if (rc == 0)
-        rc = vc_config_int("ADMISSION_LATENCY_TOLERANCE", 250, 110, 100000,
+        rc = vc_config_int("ADMISSION_LATENCY_TOLERANCE", 150, 110, 100000,
                            &c->admission_tolerance_pct, err, errlen);
     return rc;
 }

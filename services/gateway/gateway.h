@@ -28,7 +28,7 @@ typedef struct {
     long long max_concurrent;     /* MAX_CONCURRENT_REQUESTS=1000: the fixed ceiling */
     int admission_adaptive;       /* ADMISSION=adaptive|fixed */
     long long admission_min;      /* ADMISSION_MIN_CONCURRENCY=8: the adaptive limit's floor */
-    long long admission_tolerance_pct; /* ADMISSION_LATENCY_TOLERANCE=250 (%): queueing above */
+    long long admission_tolerance_pct; /* ADMISSION_LATENCY_TOLERANCE=150 (%): queueing above */
     long long max_body;           /* MAX_BODY_BYTES=16M */
     long long max_metadata;       /* MAX_METADATA_BYTES=16K */
     long long max_batch;          /* MAX_BATCH_SIZE=10 */

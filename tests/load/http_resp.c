@@ -45,6 +45,7 @@ void vc_httpresp_reset(vc_httpresp_t *r)
     r->keep_alive = 1;
     r->chunked = 0;
     r->content_length = -1;
+    r->retry_after_s = -1;
     r->remaining = 0;
     r->line_len = 0;
     r->body_len = 0;
@@ -115,6 +116,11 @@ static int on_header_line(vc_httpresp_t *r, char *line)
         v++;
     if (strcasecmp(line, "content-length") == 0)
         return parse_num(v, 10, &r->content_length);
+    if (strcasecmp(line, "retry-after") == 0) {
+        if (parse_num(v, 10, &r->retry_after_s) != 0)
+            r->retry_after_s = -1; /* an HTTP-date: not used by the API, ignored */
+        return 0;
+    }
     if (strcasecmp(line, "transfer-encoding") == 0)
         r->chunked = contains_ci(v, "chunked");
     else if (strcasecmp(line, "connection") == 0) {

@@ -1,7 +1,8 @@
 #ifndef VC_LOAD_HTTP_RESP_H
 #define VC_LOAD_HTTP_RESP_H
 /* Incremental HTTP/1.1 response parser of the load tool: status line, the headers it needs
- * (Content-Length, Transfer-Encoding: chunked, Connection: close), and the body framed by
+ * (Content-Length, Transfer-Encoding: chunked, Connection: close, Retry-After in seconds),
+ * and the body framed by
  * length, chunks or connection close. The first VC_HTTPRESP_BODY_CAP bytes of the body are
  * kept (enough for the API's JSON replies); the rest is counted and dropped. A header line
  * over VC_HTTPRESP_LINE_CAP bytes is a protocol error, never an allocation. */
@@ -16,6 +17,7 @@ typedef struct {
     int keep_alive;         /* 0 when the server will close the connection */
     int chunked;
     long long content_length; /* -1 when absent */
+    long long retry_after_s;  /* Retry-After in delta-seconds; -1 when absent or a date */
     long long remaining;    /* internal: bytes left in the body or chunk */
     size_t line_len;        /* internal */
     char line[VC_HTTPRESP_LINE_CAP];

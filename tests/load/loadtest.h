@@ -50,6 +50,8 @@ typedef struct {
     int wait_s;                    /* e2e: ?wait=N on submit and polls (0: none) */
     int batch_size;
     int msgpack;                   /* bodies as application/msgpack (binary media) */
+    int honor_retry_after;         /* closed loop: a slot answered 429/503 with Retry-After
+                                    * rests that long before its next operation */
     const char *api_key;
     int progress;                  /* live line on stderr */
     double recovery_ms;            /* > 0: after the load, probe until 3 in a row answer 2xx

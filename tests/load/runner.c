@@ -31,7 +31,9 @@
 #define PROBE_INTERVAL_NS 100000000LL
 #define PROBE_STREAK 3
 
-enum { PH_IDLE, PH_CONNECT, PH_WRITE, PH_READ, PH_WAIT };
+/* PH_WAIT: an e2e poll is due at wake_ns; PH_REST: the slot honours a Retry-After until
+ * wake_ns before its next operation (--honor-retry-after). */
+enum { PH_IDLE, PH_CONNECT, PH_WRITE, PH_READ, PH_WAIT, PH_REST };
 enum { REQ_PRIMARY, REQ_POLL, REQ_PROBE };
 
 typedef struct {
@@ -67,7 +69,7 @@ typedef struct {
     int *free_stack;
     int nfree;
     int busy;             /* operation slots in use */
-    int waiting;          /* slots in PH_WAIT */
+    int waiting;          /* slots in PH_WAIT or PH_REST */
     vc_sched_t sched;
     int load_over;
     int probing;
@@ -111,7 +113,30 @@ static int64_t wall_ms(const runner_t *r, int64_t mono_ns)
     return mono_ns > 0 ? r->wall_off_ms + mono_ns / 1000000 : 0;
 }
 
-/* Frees s's operation slot and counts the outcome. err < 0: success. */
+static void slot_free(runner_t *r, slot_t *s)
+{
+    r->busy--;
+    r->free_stack[r->nfree++] = (int)(s - r->slots);
+}
+
+/* A closed-loop client told to come back later (429/503 with Retry-After) does so, as
+ * well-behaved clients do, instead of retrying at once into the refusal. */
+static int must_rest(const runner_t *r, const slot_t *s)
+{
+    int refused = s->resp.status == 429 || s->resp.status == 503;
+    return r->opts->honor_retry_after && r->opts->rate <= 0 && refused &&
+           s->resp.retry_after_s > 0;
+}
+
+/* Ends a rest (its time has come, or the load is over). */
+static void slot_rested(runner_t *r, slot_t *s)
+{
+    r->waiting--;
+    s->phase = PH_IDLE;
+    slot_free(r, s);
+}
+
+/* Frees s's operation slot (or rests it) and counts the outcome. err < 0: success. */
 static void op_finish(runner_t *r, slot_t *s, int64_t now, int err)
 {
     vc_load_stats_t *st = r->st;
@@ -129,8 +154,13 @@ static void op_finish(runner_t *r, slot_t *s, int64_t now, int err)
     if (s->phase == PH_WAIT)
         r->waiting--;
     s->phase = PH_IDLE;
-    r->busy--;
-    r->free_stack[r->nfree++] = (int)(s - r->slots);
+    if (must_rest(r, s)) {
+        s->phase = PH_REST; /* the slot stays busy until slot_rested */
+        s->wake_ns = now + s->resp.retry_after_s * 1000000000LL;
+        r->waiting++;
+        return;
+    }
+    slot_free(r, s);
 }
 
 /* Writes into out the start of a submission body that carries `id`: the opening of a map
@@ -525,7 +555,9 @@ static void scan_slots(runner_t *r, int64_t now, int timeouts)
 {
     for (int i = 0; i < r->nslots; i++) {
         slot_t *s = &r->slots[i];
-        if (s->phase == PH_WAIT && s->wake_ns <= now) {
+        if (s->phase == PH_REST && (s->wake_ns <= now || r->load_over)) {
+            slot_rested(r, s);
+        } else if (s->phase == PH_WAIT && s->wake_ns <= now) {
             r->waiting--;
             s->phase = PH_IDLE;
             s->retried = 0;
@@ -603,7 +635,8 @@ static int wait_ms(runner_t *r, int64_t now)
             until = t;
     }
     for (int i = 0; r->waiting > 0 && i < r->nslots; i++) {
-        if (r->slots[i].phase == PH_WAIT && r->slots[i].wake_ns < until)
+        if ((r->slots[i].phase == PH_WAIT || r->slots[i].phase == PH_REST) &&
+            r->slots[i].wake_ns < until)
             until = r->slots[i].wake_ns;
     }
     if (r->probing && r->next_probe_ns < until)
@@ -641,6 +674,9 @@ static int runner_loop(runner_t *r)
         if (!r->load_over && vc_sched_done(&r->sched, now)) {
             r->load_over = 1;
             r->st->t_load_end_ns = now;
+            for (int i = 0; r->waiting > 0 && i < r->nslots; i++)
+                if (r->slots[i].phase == PH_REST)
+                    slot_rested(r, &r->slots[i]);
             r->probing = r->opts->recovery_ms > 0;
             r->next_probe_ns = now;
         }

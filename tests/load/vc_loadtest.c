@@ -53,6 +53,8 @@ static void usage(FILE *out)
             "  --wait N            e2e: submit and poll with ?wait=N (long-poll; a 202 still\n"
             "                      falls back to polling)\n"
             "  --msgpack           send bodies as application/msgpack with binary media\n"
+            "  --honor-retry-after closed loop: a client answered 429/503 with Retry-After\n"
+            "                      waits that long before its next operation\n"
             "  --recovery-probe MS after the load, probe once per 100 ms until 3 in a row\n"
             "                      succeed within MS ms; report the time (--recovery-max S,\n"
             "                      default 60)\n"
@@ -259,6 +261,8 @@ static int parse_args(int argc, char **argv, cli_t *c)
             c->json = 1;
         } else if (strcmp(a, "--msgpack") == 0) {
             o->msgpack = 1;
+        } else if (strcmp(a, "--honor-retry-after") == 0) {
+            o->honor_retry_after = 1;
         } else if (strcmp(a, "--quiet") == 0) {
             o->progress = 0;
         } else if (strcmp(a, "--media") == 0) {

@@ -211,13 +211,31 @@ static int run_pcm(const vc_audio_model_t *model, vc_audio__pcm_t *pcm,
     return rc;
 }
 
-int vc_audio_detect(const vc_audio_model_t *model, const uint8_t *data, size_t len,
-                    const char *format, const vc_audio_detect_opts_t *opts,
-                    vc_audio_detection_t *out, char *err, size_t errlen)
+/* The signal statistics of the decoded audio at its own rate (vc_audio_analyze's report). */
+static int signal_stats(const vc_audio__pcm_t *pcm, const vc_audio_opts_t *decode,
+                        vc_audio_report_t *stats, char *err, size_t errlen)
+{
+    size_t n = vc_audio__max_frames(decode, pcm->sample_rate, 1);
+    if (n > pcm->frames)
+        n = pcm->frames;
+    int rc = vc_audio__features(pcm->samples, n, pcm->sample_rate, stats, err, errlen);
+    if (rc != 0)
+        return rc;
+    stats->sample_rate = pcm->sample_rate;
+    stats->channels = pcm->channels;
+    return 0;
+}
+
+int vc_audio_detect_with_stats(const vc_audio_model_t *model, const uint8_t *data, size_t len,
+                               const char *format, const vc_audio_detect_opts_t *opts,
+                               vc_audio_detection_t *out, vc_audio_report_t *stats, char *err,
+                               size_t errlen)
 {
     vc_audio_detect_opts_t use;
     vc_audio__pcm_t pcm;
 
+    if (stats != NULL)
+        memset(stats, 0, sizeof(*stats));
     int rc = begin(model, opts, out, &use, err, errlen);
     if (rc != 0)
         return rc;
@@ -228,9 +246,23 @@ int vc_audio_detect(const vc_audio_model_t *model, const uint8_t *data, size_t l
     if (rc != 0)
         return rc;
     double decode_ms = now_ms() - t0;
+    if (stats != NULL && (rc = signal_stats(&pcm, &use.decode, stats, err, errlen)) != 0) {
+        vc_audio__pcm_free(&pcm);
+        memset(stats, 0, sizeof(*stats));
+        return rc;
+    }
     rc = run_pcm(model, &pcm, &use, out, err, errlen);
     out->decode_ms = decode_ms;
+    if (rc != 0 && stats != NULL)
+        memset(stats, 0, sizeof(*stats));
     return rc;
+}
+
+int vc_audio_detect(const vc_audio_model_t *model, const uint8_t *data, size_t len,
+                    const char *format, const vc_audio_detect_opts_t *opts,
+                    vc_audio_detection_t *out, char *err, size_t errlen)
+{
+    return vc_audio_detect_with_stats(model, data, len, format, opts, out, NULL, err, errlen);
 }
 
 int vc_audio_detect_pcm(const vc_audio_model_t *model, const float *x, size_t n, uint32_t rate,

@@ -1,6 +1,6 @@
 /* vc-bench-engine: the raw engine throughput the pipeline benchmark divides by. Runs what
- * vc-detector runs for every audio request -- vc_audio_analyze (signal statistics) and
- * vc_audio_detect (the spoof engine with the committed model) -- in-process on
+ * vc-detector runs for every audio request -- vc_audio_detect_with_stats: one decode, the
+ * signal statistics and the spoof engine with the committed model -- in-process on
  * the given clips, round robin, from THREADS threads for SECONDS (or MAX analyses), with no
  * queue, Kafka or store in between. Prints key=value lines:
  *   analyses=N  elapsed_s=S  rate=N/S  threads=T  errors=E  cpu_ms_per_analysis=C
@@ -70,8 +70,6 @@ fail:
 static void *worker(void *arg)
 {
     bench_t *b = arg;
-    vc_audio_opts_t opts;
-    vc_audio_opts_default(&opts);
     vc_audio_detect_opts_t dopts;
     vc_audio_detect_opts_default(&dopts);
     vc_audio_detection_t *det = malloc(sizeof(*det));
@@ -84,9 +82,8 @@ static void *worker(void *arg)
             break;
         vc_audio_report_t rep;
         int f = (int)(i % b->nfiles);
-        if (vc_audio_analyze(b->data[f], b->len[f], NULL, &opts, &rep, err, sizeof(err)) != 0 ||
-            vc_audio_detect(b->model, b->data[f], b->len[f], NULL, &dopts, det, err,
-                            sizeof(err)) != 0)
+        if (vc_audio_detect_with_stats(b->model, b->data[f], b->len[f], NULL, &dopts, det, &rep,
+                                       err, sizeof(err)) != 0)
             atomic_fetch_add(&b->errors, 1);
         atomic_fetch_add(&b->done, 1);
     }

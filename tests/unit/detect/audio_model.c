@@ -6,6 +6,7 @@
 
 #include "../../../libs/detect/src/audio_engine.h"
 #include "test.h"
+#include "vc/detect.h"
 #include "vc/error.h"
 #include "wavgen.h"
 
@@ -220,6 +221,42 @@ static void test_resampled_input(void)
     vc_audio_model_free(model);
 }
 
+/* One decode for both: the statistics equal vc_audio_analyze's and the detection equals
+ * vc_audio_detect's on the same 8 kHz clip; a refused input zeroes both. */
+static void test_detect_with_stats(void)
+{
+    vc_audio_model_t *model;
+    vc_audio_detection_t *det = malloc(sizeof(*det)), *ref = malloc(sizeof(*ref));
+    char err[128];
+    ASSERT_OK(vc_audio_model_load_mem(model_bytes, model_len, &model, err, sizeof(err)));
+    float *x = wavgen_sine(0.3, 440, 8000, 8000 * 2);
+    size_t len;
+    uint8_t *wav = wavgen_pcm16(x, 8000 * 2, 8000, &len);
+    vc_audio_report_t stats, want;
+    ASSERT_OK(vc_audio_analyze(wav, len, NULL, NULL, &want, err, sizeof(err)));
+    ASSERT_OK(vc_audio_detect(model, wav, len, NULL, NULL, ref, err, sizeof(err)));
+    ASSERT_OK(vc_audio_detect_with_stats(model, wav, len, NULL, NULL, det, &stats, err,
+                                         sizeof(err)));
+    ASSERT_EQ(stats.sample_rate, 8000);
+    ASSERT_EQ(stats.channels, 1);
+    ASSERT_NEAR(stats.duration_s, want.duration_s, 1e-12);
+    ASSERT_NEAR(stats.rms_dbfs, want.rms_dbfs, 1e-12);
+    ASSERT_NEAR(stats.spectral_flatness, want.spectral_flatness, 1e-12);
+    ASSERT_NEAR(det->score, ref->score, 1e-12);
+    ASSERT_EQ(det->n_analyzers, ref->n_analyzers);
+    ASSERT_EQ(det->n_segments, ref->n_segments);
+    ASSERT_EQ(vc_audio_detect_with_stats(model, wav, 40, NULL, NULL, det, &stats, err,
+                                         sizeof(err)),
+              VC_EFORMAT);
+    ASSERT_EQ(stats.sample_rate, 0);
+    ASSERT_EQ(det->n_analyzers, 0);
+    free(wav);
+    free(x);
+    free(ref);
+    free(det);
+    vc_audio_model_free(model);
+}
+
 static void test_list_lines(void)
 {
     char a[] = "clips/a.wav\tbonafide\n", b[] = "b.wav\tsplice\t1.25\r\n", c[] = "c.wav\tsplice\n",
@@ -246,6 +283,7 @@ int main(void)
     RUN(test_corrupt_models_refused);
     RUN(test_detect_and_threads);
     RUN(test_resampled_input);
+    RUN(test_detect_with_stats);
     RUN(test_list_lines);
     free(model_bytes);
     return 0;

@@ -39,6 +39,26 @@ static void test_content_length_any_split(void)
     }
 }
 
+/* Retry-After in delta-seconds is read; an HTTP-date or no header leaves -1; reset clears it. */
+static void test_retry_after(void)
+{
+    vc_httpresp_t r;
+    size_t used = 0;
+    ASSERT_OK(vc_httpresp_init(&r));
+    ASSERT_EQ(r.retry_after_s, -1);
+    const char *a = "HTTP/1.1 503 Service Unavailable\r\nretry-after:  7\r\nContent-Length: 0\r\n\r\n";
+    ASSERT_EQ(vc_httpresp_feed(&r, a, strlen(a), &used), 1);
+    ASSERT_EQ(r.retry_after_s, 7);
+    vc_httpresp_reset(&r);
+    ASSERT_EQ(r.retry_after_s, -1);
+    const char *b = "HTTP/1.1 429 Too Many\r\nRetry-After: Wed, 21 Oct 2026 07:28:00 GMT\r\n"
+                    "Content-Length: 0\r\n\r\n";
+    ASSERT_EQ(vc_httpresp_feed(&r, b, strlen(b), &used), 1);
+    ASSERT_EQ(r.status, 429);
+    ASSERT_EQ(r.retry_after_s, -1);
+    vc_httpresp_free(&r);
+}
+
 static void test_chunked_and_next_response(void)
 {
     const char *resp = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -120,6 +140,7 @@ static void test_caps(void)
 int main(void)
 {
     RUN(test_content_length_any_split);
+    RUN(test_retry_after);
     RUN(test_chunked_and_next_response);
     RUN(test_close_delimited_and_http10);
     RUN(test_malformed);

@@ -1,7 +1,8 @@
 /* Unit tests for the load runner's e2e accounting (tests/load/runner.c) against an in-process
  * fake gateway: an operation succeeds only when a poll returns status "completed"; "failed"
  * results, results that never arrive and refused submissions are never counted as successes.
- * Also checks that the submit->result latency includes the polls it took. */
+ * Also checks that the submit->result latency includes the polls it took, and that
+ * --honor-retry-after makes a closed-loop client wait as a 503's Retry-After asks. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -13,9 +14,10 @@
 #include <unistd.h>
 
 #include "loadtest.h"
+#include "vc/clock.h"
 #include "test.h"
 
-enum { MODE_RESULTS, MODE_NEVER, MODE_REFUSE };
+enum { MODE_RESULTS, MODE_NEVER, MODE_REFUSE, MODE_REFUSE_RETRY_AFTER };
 
 typedef struct {
     int lfd;
@@ -66,14 +68,19 @@ static int read_request(int fd, char *buf, size_t cap)
     return (int)got;
 }
 
-static void reply(int fd, int status, const char *body)
+static void reply_with(int fd, int status, const char *hdrs, const char *body)
 {
     char out[512];
     int n = snprintf(out, sizeof(out),
-                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n%sContent-Length: %zu\r\n"
                      "\r\n%s",
-                     status, strlen(body), body);
+                     status, hdrs, strlen(body), body);
     ASSERT(send(fd, out, (size_t)n, MSG_NOSIGNAL) == n);
+}
+
+static void reply(int fd, int status, const char *body)
+{
+    reply_with(fd, status, "", body);
 }
 
 /* Serves one keep-alive connection. Odd ids fail, even ids complete, each after 2 polls. */
@@ -86,6 +93,10 @@ static void *serve(void *arg)
         if (strncmp(buf, "POST /v1/detections ", 20) == 0) {
             if (fake.mode == MODE_REFUSE) {
                 reply(fd, 503, "{\"error\":{\"code\":\"overloaded\"}}");
+                continue;
+            }
+            if (fake.mode == MODE_REFUSE_RETRY_AFTER) {
+                reply_with(fd, 503, "Retry-After: 1\r\n", "{\"error\":{\"code\":\"overloaded\"}}");
                 continue;
             }
             int id = atomic_fetch_add(&fake.next_id, 1);
@@ -136,8 +147,9 @@ static void fake_start(void)
     pthread_detach(t);
 }
 
-/* Runs n e2e operations against the fake in the given mode. */
-static void run(int mode, int n, double e2e_timeout, vc_load_stats_t *st)
+/* Runs n e2e operations (or, n == 0, for duration_s) against the fake in the given mode. */
+static void run_opts(int mode, int n, double duration_s, double e2e_timeout, int honor,
+                     vc_load_stats_t *st)
 {
     fake.mode = mode;
     vc_load_opts_t o;
@@ -151,6 +163,8 @@ static void run(int mode, int n, double e2e_timeout, vc_load_stats_t *st)
     a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     o.addrlen = sizeof(*a);
     o.requests = (uint64_t)n;
+    o.duration_s = duration_s;
+    o.honor_retry_after = honor;
     o.concurrency = 4;
     o.timeout_s = 5;
     o.e2e_timeout_s = e2e_timeout;
@@ -162,6 +176,11 @@ static void run(int mode, int n, double e2e_timeout, vc_load_stats_t *st)
     ASSERT_OK(vc_load_stats_init(st));
     ASSERT_OK(vc_load_run(&o, &wl, st, err, sizeof(err)));
     vc_workload_free(&wl);
+}
+
+static void run(int mode, int n, double e2e_timeout, vc_load_stats_t *st)
+{
+    run_opts(mode, n, 0, e2e_timeout, 0, st);
 }
 
 static void test_completed_and_failed(void)
@@ -204,11 +223,33 @@ static void test_refused_submissions(void)
     vc_load_stats_free(&st);
 }
 
+/* 1.5 s of closed loop against 503 + Retry-After: 1. Honouring it, each of the 4 clients
+ * submits at 0 s and again at 1 s, and the run still ends at its duration; ignoring it, the
+ * clients hammer the refusal. */
+static void test_retry_after(void)
+{
+    vc_load_stats_t st;
+    int64_t t0 = vc_clock_mono_ms();
+    run_opts(MODE_REFUSE_RETRY_AFTER, 0, 1.5, 1, 1, &st);
+    int64_t took = vc_clock_mono_ms() - t0;
+    fprintf(stderr, "   honoured: %llu submissions in %lld ms\n",
+            (unsigned long long)st.status[503], (long long)took);
+    ASSERT(st.status[503] >= 5 && st.status[503] <= 8);
+    ASSERT_EQ(st.ok, 0);
+    ASSERT(took >= 1400 && took < 3000);
+    vc_load_stats_free(&st);
+    run_opts(MODE_REFUSE_RETRY_AFTER, 0, 1.5, 1, 0, &st);
+    fprintf(stderr, "   ignored: %llu submissions\n", (unsigned long long)st.status[503]);
+    ASSERT(st.status[503] > 40);
+    vc_load_stats_free(&st);
+}
+
 int main(void)
 {
     fake_start();
     RUN(test_completed_and_failed);
     RUN(test_result_never_arrives);
     RUN(test_refused_submissions);
+    RUN(test_retry_after);
     return 0;
 }

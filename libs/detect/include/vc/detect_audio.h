@@ -110,6 +110,14 @@ int vc_audio_detect(const vc_audio_model_t *model, const uint8_t *data, size_t l
                     const char *format, const vc_audio_detect_opts_t *opts,
                     vc_audio_detection_t *out, char *err, size_t errlen);
 
+/* vc_audio_detect, also filling *stats as vc_audio_analyze would (the signal statistics of
+ * the decoded audio at its own rate), from a single decode: a caller that wants both pays for
+ * decoding once. stats NULL is vc_audio_detect. On failure both are zeroed. */
+int vc_audio_detect_with_stats(const vc_audio_model_t *model, const uint8_t *data, size_t len,
+                               const char *format, const vc_audio_detect_opts_t *opts,
+                               vc_audio_detection_t *out, vc_audio_report_t *stats, char *err,
+                               size_t errlen);
+
 /* The same on n mono float samples at rate (8000..192000). */
 int vc_audio_detect_pcm(const vc_audio_model_t *model, const float *x, size_t n, uint32_t rate,
                         const vc_audio_detect_opts_t *opts, vc_audio_detection_t *out, char *err,
