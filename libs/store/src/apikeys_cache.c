@@ -219,8 +219,9 @@ void vc_apikeys_free(vc_apikeys_t *ak)
 }
 
 /* Looks hash up in the cache. Returns 1 (fresh answer: *rc and *out set), 0 (miss or
- * expired). With stale != 0 an expired positive entry younger than stale_ms counts. */
-static int cached(vc_apikeys_t *ak, const uint8_t hash[32], int64_t now, int stale,
+ * expired). With stale != 0 an expired positive entry younger than stale_ms counts. A miss is
+ * counted unless stale or probe is set (a probe is followed by a counted lookup). */
+static int cached(vc_apikeys_t *ak, const uint8_t hash[32], int64_t now, int stale, int probe,
                   vc_apikey_t *out, int *rc)
 {
     int hit = 0;
@@ -246,7 +247,7 @@ static int cached(vc_apikeys_t *ak, const uint8_t hash[32], int64_t now, int sta
             lru_push_front(ak, e);
         }
     }
-    if (!hit && !stale)
+    if (!hit && !stale && !probe)
         ak->stats.misses++;
     pthread_mutex_unlock(&ak->mu);
     return hit;
@@ -285,7 +286,7 @@ int vc_apikeys_lookup(vc_apikeys_t *ak, const char *key, size_t len, vc_apikey_t
     vc_apikeys_hash(key, len, hash);
     int64_t now = vc_clock_mono_ms();
     int rc = 0;
-    if (cached(ak, hash, now, 0, out, &rc))
+    if (cached(ak, hash, now, 0, 0, out, &rc))
         return rc;
 
     vc_apikey_t k;
@@ -294,7 +295,7 @@ int vc_apikeys_lookup(vc_apikeys_t *ak, const char *key, size_t len, vc_apikey_t
         /* Stale-if-error: a key that was active moments ago keeps working through an outage
          * (revocations cannot be read either way). */
         int stale_rc = 0;
-        if (ak->opts.stale_ms > 0 && cached(ak, hash, now, 1, out, &stale_rc))
+        if (ak->opts.stale_ms > 0 && cached(ak, hash, now, 1, 0, out, &stale_rc))
             return stale_rc;
         return VC_EUNAVAIL;
     }
@@ -306,6 +307,18 @@ int vc_apikeys_lookup(vc_apikeys_t *ak, const char *key, size_t len, vc_apikey_t
         return VC_ENOTFOUND;
     *out = k;
     return 0;
+}
+
+int vc_apikeys_lookup_cached(vc_apikeys_t *ak, const char *key, size_t len, vc_apikey_t *out)
+{
+    if (len > VC_APIKEY_PRESENTED_MAX || !vc_apikeys_well_formed(key, len))
+        return VC_ENOTFOUND;
+    uint8_t hash[32];
+    vc_apikeys_hash(key, len, hash);
+    int rc = 0;
+    if (cached(ak, hash, vc_clock_mono_ms(), 0, 1, out, &rc))
+        return rc;
+    return VC_EBUSY; /* not cached: only the database can say */
 }
 
 void vc_apikeys_stats(vc_apikeys_t *ak, vc_apikeys_stats_t *out)

@@ -17,39 +17,52 @@
 #include "vc/ratelimit.h"
 #include "vc/redis.h"
 
-/* KEYS[1] the sorted set; ARGV[1] limit, ARGV[2] window in ms, ARGV[3] a unique member.
- * Returns {allowed, remaining, reset_ms, retry_after_ms}, times rounded up to the ms.
+/* KEYS: the sorted sets, one per scope; ARGV[1] the window in ms, ARGV[2] a unique member,
+ * ARGV[2 + i] the limit of KEYS[i]. A request is allowed iff every scope is under its limit,
+ * and then counted in every scope; a refused one is counted nowhere. Returns, per key,
+ * {allowed by this scope, remaining, reset_ms, retry_after_ms}, times rounded up to the ms.
  * Scores are Redis TIME in µs (exact in a double until year 2255); they are formatted with
  * %.0f because Lua's default number formatting (%.14g) would round them. */
 static const char RL_SCRIPT[] =
     "if redis.replicate_commands then redis.replicate_commands() end\n"
-    "local key = KEYS[1]\n"
-    "local limit = tonumber(ARGV[1])\n"
-    "local win = tonumber(ARGV[2]) * 1000\n"
+    "local win = tonumber(ARGV[1]) * 1000\n"
     "local t = redis.call('TIME')\n"
     "local now = tonumber(t[1]) * 1000000 + tonumber(t[2])\n"
-    "redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.0f', now - win))\n"
-    "local n = redis.call('ZCARD', key)\n"
-    "local allowed = 0\n"
-    "if n < limit then\n"
-    "  redis.call('ZADD', key, string.format('%.0f', now), ARGV[3])\n"
-    "  redis.call('PEXPIRE', key, ARGV[2])\n"
-    "  n = n + 1\n"
-    "  allowed = 1\n"
+    "local cut = string.format('%.0f', now - win)\n"
+    "local n, lim, all = {}, {}, 1\n"
+    "for i, key in ipairs(KEYS) do\n"
+    "  redis.call('ZREMRANGEBYSCORE', key, '-inf', cut)\n"
+    "  n[i] = redis.call('ZCARD', key)\n"
+    "  lim[i] = tonumber(ARGV[2 + i])\n"
+    "  if n[i] >= lim[i] then all = 0 end\n"
     "end\n"
-    "local reset = 0\n"
-    "local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')\n"
-    "if first[2] then reset = tonumber(first[2]) + win - now end\n"
-    "local retry = 0\n"
-    "if allowed == 0 then\n"
-    "  local e = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')\n"
-    "  retry = tonumber(e[2]) + win - now\n"
-    "  if retry < 1000 then retry = 1000 end\n"
+    "local out = {}\n"
+    "for i, key in ipairs(KEYS) do\n"
+    "  local own = 1\n"
+    "  if n[i] >= lim[i] then own = 0 end\n"
+    "  if all == 1 then\n"
+    "    redis.call('ZADD', key, string.format('%.0f', now), ARGV[2])\n"
+    "    redis.call('PEXPIRE', key, ARGV[1])\n"
+    "    n[i] = n[i] + 1\n"
+    "  end\n"
+    "  local reset = 0\n"
+    "  local first = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')\n"
+    "  if first[2] then reset = tonumber(first[2]) + win - now end\n"
+    "  local retry = 0\n"
+    "  if own == 0 then\n"
+    "    local e = redis.call('ZRANGE', key, n[i] - lim[i], n[i] - lim[i], 'WITHSCORES')\n"
+    "    retry = tonumber(e[2]) + win - now\n"
+    "    if retry < 1000 then retry = 1000 end\n"
+    "  end\n"
+    "  local rem = lim[i] - n[i]\n"
+    "  if rem < 0 then rem = 0 end\n"
+    "  if reset < 0 then reset = 0 end\n"
+    "  out[#out + 1] = own\n"
+    "  out[#out + 1] = rem\n"
+    "  out[#out + 1] = math.ceil(reset / 1000)\n"
+    "  out[#out + 1] = math.ceil(retry / 1000)\n"
     "end\n"
-    "local rem = limit - n\n"
-    "if rem < 0 then rem = 0 end\n"
-    "if reset < 0 then reset = 0 end\n"
-    "return {allowed, rem, math.ceil(reset / 1000), math.ceil(retry / 1000)}\n";
+    "return out\n";
 
 #define KEY_MAX (64 + 2 * VC_RATELIMIT_MAX_ID + 2)
 
@@ -199,43 +212,66 @@ void vc_ratelimit_free(vc_ratelimit_t *rl)
     free(rl);
 }
 
-/* Reads the script's reply {allowed, remaining, reset_ms, retry_ms} into res. */
-static int parse_reply(const redisReply *r, vc_ratelimit_result_t *res)
+/* Reads the script's reply, {allowed, remaining, reset_ms, retry_ms} per scope, into res. */
+static int parse_reply(const redisReply *r, size_t n, vc_ratelimit_result_t *res)
 {
-    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4)
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 * n)
         return VC_EPROTO;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 4 * n; i++) {
         if (r->element[i]->type != REDIS_REPLY_INTEGER || r->element[i]->integer < 0)
             return VC_EPROTO;
     }
-    res->allowed = r->element[0]->integer == 1;
-    res->remaining = (long)r->element[1]->integer;
-    res->reset_ms = r->element[2]->integer;
-    res->retry_after_ms = res->allowed ? 0 : r->element[3]->integer;
+    for (size_t i = 0; i < n; i++) {
+        redisReply **e = r->element + 4 * i;
+        res[i].allowed = e[0]->integer == 1;
+        res[i].remaining = (long)e[1]->integer;
+        res[i].reset_ms = e[2]->integer;
+        res[i].retry_after_ms = res[i].allowed ? 0 : e[3]->integer;
+    }
     return 0;
 }
 
-/* Runs the script for key on one pooled connection: EVALSHA, and EVAL of the body when the
- * server answers NOSCRIPT (script cache flushed or server restarted). Returns 0 with res
- * filled, or a negative VC_E* (Redis unavailable or misbehaving) with err set.
+/* A scope's key and limit, ready for the script. */
+typedef struct {
+    char key[KEY_MAX];
+    size_t keylen;
+    long limit;
+    char limit_s[24];
+} scope_key_t;
+
+/* Runs the script for n scopes on one pooled connection: EVALSHA, and EVAL of the body when
+ * the server answers NOSCRIPT (script cache flushed or server restarted). Returns 0 with
+ * res[0..n) filled, or a negative VC_E* (Redis unavailable or misbehaving) with err set.
  * @locality any thread */
-static int redis_check(vc_ratelimit_t *rl, const char *key, size_t keylen, long limit,
+static int redis_check(vc_ratelimit_t *rl, const scope_key_t *sk, size_t n,
                        vc_ratelimit_result_t *res, char *err, size_t errlen)
 {
-    char limit_s[24], win_s[24], member[48];
-    snprintf(limit_s, sizeof(limit_s), "%ld", limit);
+    char nkeys[8], win_s[24], member[48];
+    snprintf(nkeys, sizeof(nkeys), "%zu", n);
     snprintf(win_s, sizeof(win_s), "%lld", rl->opts.window_ms);
     snprintf(member, sizeof(member), "%s-%llu", rl->nonce_base,
              (unsigned long long)atomic_fetch_add(&rl->seq, 1));
-    const char *argv[] = {"EVALSHA", rl->sha, "1", key, limit_s, win_s, member};
-    size_t argvlen[] = {
-        7, strlen(rl->sha), 1, keylen, strlen(limit_s), strlen(win_s), strlen(member)};
+    const char *argv[5 + 2 * VC_RATELIMIT_MAX_SCOPES] = {"EVALSHA", rl->sha, nkeys};
+    size_t argvlen[5 + 2 * VC_RATELIMIT_MAX_SCOPES] = {7, strlen(rl->sha), strlen(nkeys)};
+    int argc = 3;
+    for (size_t i = 0; i < n; i++, argc++) {
+        argv[argc] = sk[i].key;
+        argvlen[argc] = sk[i].keylen;
+    }
+    argv[argc] = win_s;
+    argvlen[argc++] = strlen(win_s);
+    argv[argc] = member;
+    argvlen[argc++] = strlen(member);
+    for (size_t i = 0; i < n; i++, argc++) {
+        argv[argc] = sk[i].limit_s;
+        argvlen[argc] = strlen(sk[i].limit_s);
+    }
 
     redisContext *c = NULL;
     int rc = vc_redis_acquire(rl->redis, &c, err, errlen);
     if (rc != 0)
         return rc;
-    redisReply *r = redisCommandArgv(c, 7, argv, argvlen);
+    redisReply *r = redisCommandArgv(c, argc, argv, argvlen);
     if (r != NULL && r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
         freeReplyObject(r);
         argv[0] = "EVAL";
@@ -243,7 +279,7 @@ static int redis_check(vc_ratelimit_t *rl, const char *key, size_t keylen, long 
         argv[1] = RL_SCRIPT;
         argvlen[1] = strlen(RL_SCRIPT);
         atomic_fetch_add(&rl->n_reloads, 1);
-        r = redisCommandArgv(c, 7, argv, argvlen);
+        r = redisCommandArgv(c, argc, argv, argvlen);
     }
     if (r == NULL) {
         rc = vc_err(err, errlen, VC_EIO, "redis rate limit: %s", c->errstr);
@@ -253,29 +289,27 @@ static int redis_check(vc_ratelimit_t *rl, const char *key, size_t keylen, long 
     vc_redis_release(rl->redis, c, 0);
     if (r->type == REDIS_REPLY_ERROR)
         rc = vc_err(err, errlen, VC_EIO, "redis rate limit: %s", r->str);
-    else if (parse_reply(r, res) != 0)
+    else if (parse_reply(r, n, res) != 0)
         rc = vc_err(err, errlen, VC_EPROTO, "redis rate limit: unexpected reply");
     freeReplyObject(r);
     return rc;
 }
 
-/* Decides without Redis, by the failure policy. */
-static void fallback(vc_ratelimit_t *rl, const char *key, size_t keylen, long limit,
-                     vc_ratelimit_result_t *res)
+/* Decides one scope without Redis, by the failure policy. */
+static void fallback(vc_ratelimit_t *rl, const scope_key_t *sk, vc_ratelimit_result_t *res)
 {
-    atomic_fetch_add(&rl->n_fallback, 1);
     if (rl->opts.policy == VC_RL_FAIL_CLOSED) {
         vc_breaker_stats_t bs;
         vc_breaker_stats(rl->breaker, &bs);
         memset(res, 0, sizeof(*res));
-        res->limit = limit;
+        res->limit = sk->limit;
         res->window_ms = rl->opts.window_ms;
         res->retry_after_ms = bs.retry_in_ms > 1000 ? bs.retry_in_ms : 1000;
         res->source = VC_RL_SOURCE_FAIL_CLOSED;
         return;
     }
-    vc_ratelimit__local_check(rl->local, key, keylen, limit, rl->opts.window_ms * 1000,
-                              vc_clock_mono_ns() / 1000, res);
+    vc_ratelimit__local_check(rl->local, sk->key, sk->keylen, sk->limit,
+                              rl->opts.window_ms * 1000, vc_clock_mono_ns() / 1000, res);
     res->source = VC_RL_SOURCE_LOCAL;
 }
 
@@ -293,47 +327,78 @@ static int valid_scope(const char *s)
     return 1;
 }
 
+/* "{prefix}{scope}:{id}" and the effective limit. Returns 0 or VC_EINVAL. */
+static int scope_key(const vc_ratelimit_t *rl, const vc_ratelimit_req_t *q, scope_key_t *sk)
+{
+    if (q->scope == NULL || q->id == NULL || !valid_scope(q->scope) || q->idlen == 0 ||
+        q->idlen > VC_RATELIMIT_MAX_ID)
+        return VC_EINVAL;
+    long limit = q->limit <= 0 ? rl->opts.limit : q->limit;
+    sk->limit = limit > VC_RATELIMIT_MAX_LIMIT ? VC_RATELIMIT_MAX_LIMIT : limit;
+    snprintf(sk->limit_s, sizeof(sk->limit_s), "%ld", sk->limit);
+    size_t plen = strlen(rl->prefix), slen = strlen(q->scope);
+    memcpy(sk->key, rl->prefix, plen);
+    memcpy(sk->key + plen, q->scope, slen);
+    sk->key[plen + slen] = ':';
+    memcpy(sk->key + plen + slen + 1, q->id, q->idlen);
+    sk->keylen = plen + slen + 1 + q->idlen;
+    return 0;
+}
+
+/* The shared limiter behind its breaker. Returns 1 when Redis decided (res filled). */
+static int try_redis(vc_ratelimit_t *rl, const scope_key_t *sk, size_t n,
+                     vc_ratelimit_result_t *res)
+{
+    if (vc_breaker_allow(rl->breaker) != 0)
+        return 0;
+    char err[256];
+    int rc = redis_check(rl, sk, n, res, err, sizeof(err));
+    if (rc != 0) {
+        VC_WARN("ratelimit.redis_error", "error=\"%s\" policy=%s", err,
+                rl->opts.policy == VC_RL_FAIL_OPEN ? "open" : "closed");
+        atomic_fetch_add(&rl->n_redis_errors, 1);
+    }
+    vc_breaker_record(rl->breaker, rc == 0);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        res[i].limit = sk[i].limit;
+        res[i].window_ms = rl->opts.window_ms;
+        res[i].source = VC_RL_SOURCE_REDIS;
+    }
+    return rc == 0;
+}
+
+int vc_ratelimit_check_all(vc_ratelimit_t *rl, const vc_ratelimit_req_t *reqs, size_t n,
+                           vc_ratelimit_result_t *res, int *allowed)
+{
+    if (reqs == NULL || res == NULL || allowed == NULL || n == 0 ||
+        n > VC_RATELIMIT_MAX_SCOPES)
+        return VC_EINVAL;
+    scope_key_t sk[VC_RATELIMIT_MAX_SCOPES];
+    for (size_t i = 0; i < n; i++) {
+        if (scope_key(rl, &reqs[i], &sk[i]) != 0)
+            return VC_EINVAL;
+    }
+    memset(res, 0, n * sizeof(*res));
+    if (!try_redis(rl, sk, n, res)) {
+        /* Degraded: each scope decides on its own (a scope may count a request another
+         * refused). */
+        atomic_fetch_add(&rl->n_fallback, 1);
+        for (size_t i = 0; i < n; i++)
+            fallback(rl, &sk[i], &res[i]);
+    }
+    *allowed = 1;
+    for (size_t i = 0; i < n; i++)
+        *allowed &= res[i].allowed;
+    atomic_fetch_add(*allowed ? &rl->n_allowed : &rl->n_denied, 1);
+    return 0;
+}
+
 int vc_ratelimit_check(vc_ratelimit_t *rl, const char *scope, const char *id, size_t idlen,
                        long limit, vc_ratelimit_result_t *res)
 {
-    if (scope == NULL || id == NULL || !valid_scope(scope) || idlen == 0 ||
-        idlen > VC_RATELIMIT_MAX_ID)
-        return VC_EINVAL;
-    if (limit <= 0)
-        limit = rl->opts.limit;
-    if (limit > VC_RATELIMIT_MAX_LIMIT)
-        limit = VC_RATELIMIT_MAX_LIMIT;
-
-    char key[KEY_MAX];
-    size_t plen = strlen(rl->prefix), slen = strlen(scope);
-    memcpy(key, rl->prefix, plen);
-    memcpy(key + plen, scope, slen);
-    key[plen + slen] = ':';
-    memcpy(key + plen + slen + 1, id, idlen);
-    size_t keylen = plen + slen + 1 + idlen;
-
-    memset(res, 0, sizeof(*res));
-    int done = 0;
-    if (vc_breaker_allow(rl->breaker) == 0) {
-        char err[256];
-        int rc = redis_check(rl, key, keylen, limit, res, err, sizeof(err));
-        if (rc != 0)
-            VC_WARN("ratelimit.redis_error", "error=\"%s\" policy=%s", err,
-                    rl->opts.policy == VC_RL_FAIL_OPEN ? "open" : "closed");
-        vc_breaker_record(rl->breaker, rc == 0);
-        if (rc == 0) {
-            res->limit = limit;
-            res->window_ms = rl->opts.window_ms;
-            res->source = VC_RL_SOURCE_REDIS;
-            done = 1;
-        } else {
-            atomic_fetch_add(&rl->n_redis_errors, 1);
-        }
-    }
-    if (!done)
-        fallback(rl, key, keylen, limit, res);
-    atomic_fetch_add(res->allowed ? &rl->n_allowed : &rl->n_denied, 1);
-    return 0;
+    vc_ratelimit_req_t q = {.scope = scope, .id = id, .idlen = idlen, .limit = limit};
+    int allowed = 0;
+    return vc_ratelimit_check_all(rl, &q, 1, res, &allowed);
 }
 
 void vc_ratelimit_stats(vc_ratelimit_t *rl, vc_ratelimit_stats_t *out)

@@ -162,7 +162,13 @@ static void test_lookup_and_tenant_binding(void)
     create(tenant_a, "a", 0, &ka, key_a);
     create(tenant_b, "b", 7, &kb, key_b);
 
+    /* The cache-only probe does not go to the database and counts no miss. */
+    ASSERT_EQ(vc_apikeys_lookup_cached(ak, key_a, strlen(key_a), &got), VC_EBUSY);
     ASSERT_OK(vc_apikeys_lookup(ak, key_a, strlen(key_a), &got));
+    ASSERT_EQ(got.id, ka.id);
+    ASSERT_STREQ(got.tenant, tenant_a);
+    memset(&got, 0, sizeof(got));
+    ASSERT_OK(vc_apikeys_lookup_cached(ak, key_a, strlen(key_a), &got));
     ASSERT_EQ(got.id, ka.id);
     ASSERT_STREQ(got.tenant, tenant_a);
     ASSERT_OK(vc_apikeys_lookup(ak, key_b, strlen(key_b), &got));
@@ -178,6 +184,8 @@ static void test_lookup_and_tenant_binding(void)
     memcpy(wrong, key_a, sizeof(wrong));
     wrong[10] = wrong[10] == 'A' ? 'B' : 'A';
     ASSERT_EQ(vc_apikeys_lookup(ak, wrong, strlen(wrong), &got), VC_ENOTFOUND);
+    ASSERT_EQ(vc_apikeys_lookup_cached(ak, wrong, strlen(wrong), &got), VC_ENOTFOUND);
+    ASSERT_EQ(vc_apikeys_lookup_cached(ak, "Bearer", 6, &got), VC_ENOTFOUND);
     ASSERT_EQ(vc_apikeys_lookup(ak, key_a, VC_APIKEY_LEN - 1, &got), VC_ENOTFOUND);
     char longer[VC_APIKEY_LEN + 2];
     memcpy(longer, key_a, VC_APIKEY_LEN);
@@ -191,7 +199,7 @@ static void test_lookup_and_tenant_binding(void)
     vc_apikeys_stats_t st;
     vc_apikeys_stats(ak, &st);
     ASSERT_EQ(st.misses, 3); /* key_a, key_b, wrong */
-    ASSERT_EQ(st.hits, 1);
+    ASSERT_EQ(st.hits, 2);
     ASSERT_EQ(st.db_errors, 0);
     ASSERT_EQ(st.breaker_state, VC_BREAKER_CLOSED);
     vc_apikeys_free(ak);

@@ -163,6 +163,49 @@ static void test_sliding(void)
     vc_ratelimit_free(rl);
 }
 
+/* Several scopes in one call: allowed only when every scope allows, counted in all or none;
+ * the refusing scope carries the exact Retry-After, the others their own state. */
+static void test_all_scopes(void)
+{
+    vc_ratelimit_t *rl = make(redis_url, 100, 5000, VC_RL_FAIL_OPEN);
+    vc_ratelimit_req_t q[2] = {{.scope = "ip", .id = "198.51.100.4", .idlen = 12, .limit = 5},
+                               {.scope = "key", .id = "77", .idlen = 2, .limit = 2}};
+    vc_ratelimit_result_t res[2];
+    int allowed = 0;
+    for (int i = 0; i < 2; i++) {
+        ASSERT_OK(vc_ratelimit_check_all(rl, q, 2, res, &allowed));
+        ASSERT_EQ(allowed, 1);
+        ASSERT_EQ(res[0].allowed, 1);
+        ASSERT_EQ(res[0].remaining, 4 - i);
+        ASSERT_EQ(res[1].remaining, 1 - i);
+        ASSERT_EQ(res[1].source, VC_RL_SOURCE_REDIS);
+        ASSERT_EQ(res[1].limit, 2);
+    }
+    ASSERT_OK(vc_ratelimit_check_all(rl, q, 2, res, &allowed));
+    ASSERT_EQ(allowed, 0);
+    ASSERT_EQ(res[0].allowed, 1); /* the address is under its quota... */
+    ASSERT_EQ(res[0].remaining, 3);
+    ASSERT_EQ(res[0].retry_after_ms, 0);
+    ASSERT_EQ(res[1].allowed, 0); /* ...the key is not */
+    ASSERT(res[1].retry_after_ms > 0 && res[1].retry_after_ms <= 5000);
+    /* The refused request was not counted against the address. */
+    vc_ratelimit_result_t one;
+    check(rl, "ip", "198.51.100.4", 5, &one);
+    ASSERT_EQ(one.allowed, 1);
+    ASSERT_EQ(one.remaining, 2);
+    /* Argument checks. */
+    ASSERT_EQ(vc_ratelimit_check_all(rl, q, 0, res, &allowed), VC_EINVAL);
+    vc_ratelimit_req_t many[VC_RATELIMIT_MAX_SCOPES + 1];
+    for (size_t i = 0; i <= VC_RATELIMIT_MAX_SCOPES; i++)
+        many[i] = q[0];
+    vc_ratelimit_result_t mres[VC_RATELIMIT_MAX_SCOPES + 1];
+    ASSERT_EQ(vc_ratelimit_check_all(rl, many, VC_RATELIMIT_MAX_SCOPES + 1, mres, &allowed),
+              VC_EINVAL);
+    vc_ratelimit_req_t bad[2] = {q[0], {.scope = "Key", .id = "1", .idlen = 1}};
+    ASSERT_EQ(vc_ratelimit_check_all(rl, bad, 2, res, &allowed), VC_EINVAL);
+    vc_ratelimit_free(rl);
+}
+
 /* Per-key limits, independent keys and scopes, argument checks. */
 static void test_keys_and_overrides(void)
 {
@@ -505,6 +548,7 @@ int main(void)
     RUN(test_opts_from_env);
     RUN(test_exact_window);
     RUN(test_sliding);
+    RUN(test_all_scopes);
     RUN(test_keys_and_overrides);
     RUN(test_noscript_recovery);
     RUN(test_atomic_under_contention);

@@ -99,6 +99,12 @@ void vc_apikeys_free(vc_apikeys_t *ak);
  * cached (answer 503). */
 int vc_apikeys_lookup(vc_apikeys_t *ak, const char *key, size_t len, vc_apikey_t *out);
 
+/* vc_apikeys_lookup from the cache alone, never waiting on PostgreSQL: 0 (*out filled) or
+ * VC_ENOTFOUND for a fresh cached answer, VC_EBUSY when only the database can say. Lets a
+ * caller do per-key work early for known keys and keep cheaper checks in front of the
+ * database for the others. */
+int vc_apikeys_lookup_cached(vc_apikeys_t *ak, const char *key, size_t len, vc_apikey_t *out);
+
 /* Drops every cached answer (tests; an operator signal). */
 void vc_apikeys_cache_clear(vc_apikeys_t *ak);
 

@@ -12,8 +12,8 @@
  *
  * Storage: one sorted set per key, `{prefix}{scope}:{id}` (default prefix "vc:rl:", so
  * `vc:rl:key:42` / `vc:rl:ip:203.0.113.9`), members are per-request unique nonces scored by
- * Redis time in µs. One Lua script does trim + count + add + expire atomically in ONE round
- * trip (EVALSHA; after SCRIPT FLUSH or a Redis restart, NOSCRIPT is answered by EVAL of the
+ * Redis time in µs. One Lua script does trim + count + add + expire atomically, for every
+ * scope of a request at once, in ONE round trip (EVALSHA; after SCRIPT FLUSH or a Redis restart, NOSCRIPT is answered by EVAL of the
  * body on the same connection, which also re-caches it). Time comes from Redis `TIME` inside
  * the script, so gateways with skewed clocks agree. Memory: at most `limit` members per key,
  * expiring one window after the last allowed request.
@@ -75,6 +75,7 @@ typedef struct {
 } vc_ratelimit_stats_t;
 
 #define VC_RATELIMIT_MAX_LIMIT 100000L
+#define VC_RATELIMIT_MAX_SCOPES 4 /* scopes one vc_ratelimit_check_all may decide */
 #define VC_RATELIMIT_MAX_ID 256 /* longest scope or id, bytes */
 
 /* Fills opts with the defaults listed above. */
@@ -100,6 +101,25 @@ void vc_ratelimit_free(vc_ratelimit_t *rl);
  * all while the breaker is open. */
 int vc_ratelimit_check(vc_ratelimit_t *rl, const char *scope, const char *id, size_t idlen,
                        long limit, vc_ratelimit_result_t *res);
+
+/* One scope of a request (as the arguments of vc_ratelimit_check). */
+typedef struct {
+    const char *scope;
+    const char *id;
+    size_t idlen;
+    long limit;
+} vc_ratelimit_req_t;
+
+/* Counts one request against several scopes at once (say its address and its API key) in
+ * one script call, so one round trip: the request is allowed iff every scope allows it, and
+ * is then counted in every scope; a refused request is counted in none. res[i] is scope i's
+ * own decision (allowed 0 only for the scopes that are over their limit, with their exact
+ * retry_after_ms; the others' remaining is before this request); *allowed is the request's.
+ * Without Redis the failure policy applies to each scope on its own (the local fallback may
+ * count a request in a scope when another refused it). n is 1..VC_RATELIMIT_MAX_SCOPES.
+ * Returns 0, or VC_EINVAL for a bad argument. Waits as vc_ratelimit_check. */
+int vc_ratelimit_check_all(vc_ratelimit_t *rl, const vc_ratelimit_req_t *reqs, size_t n,
+                           vc_ratelimit_result_t *res, int *allowed);
 
 void vc_ratelimit_stats(vc_ratelimit_t *rl, vc_ratelimit_stats_t *out);
 
