@@ -492,17 +492,33 @@ int gateway_send(struct mg_connection *conn, int status, const char *content_typ
     const char *close_hdr =
         req_state.closing && strstr(extra_headers, "Connection:") == NULL ? "Connection: close\r\n"
                                                                           : "";
-    mg_printf(conn,
-              "HTTP/1.1 %d %s\r\n"
-              "Content-Type: %s\r\n"
-              "Content-Length: %zu\r\n"
-              "Cache-Control: no-store\r\n"
-              "%s%s%s\r\n",
-              status, reason_phrase(status), content_type, len, gateway_access_headers(conn),
-              extra_headers, close_hdr);
+    /* Head and body in one write: one syscall, and no second segment for Nagle to hold. */
+    char head[4096];
+    int hn = snprintf(head, sizeof(head),
+                      "HTTP/1.1 %d %s\r\n"
+                      "Content-Type: %s\r\n"
+                      "Content-Length: %zu\r\n"
+                      "Cache-Control: no-store\r\n"
+                      "%s%s%s\r\n",
+                      status, reason_phrase(status), content_type, len,
+                      gateway_access_headers(conn), extra_headers, close_hdr);
+    if (hn < 0 || (size_t)hn >= sizeof(head)) /* bounded by construction; never cut a head */
+        hn = snprintf(head, sizeof(head), "HTTP/1.1 500 %s\r\nContent-Length: 0\r\n\r\n",
+                      reason_phrase(500));
     /* HEAD gets the headers (Content-Length included) but never a body. */
-    if (len > 0 && strcmp(ri->request_method, "HEAD") != 0)
-        mg_write(conn, body, len);
+    size_t blen = strcmp(ri->request_method, "HEAD") != 0 ? len : 0;
+    char small[8192];
+    char *out = (size_t)hn + blen <= sizeof(small) ? small : malloc((size_t)hn + blen);
+    if (out != NULL) {
+        memcpy(out, head, (size_t)hn);
+        memcpy(out + hn, body, blen);
+        mg_write(conn, out, (size_t)hn + blen);
+        if (out != small)
+            free(out);
+    } else {
+        mg_write(conn, head, (size_t)hn);
+        mg_write(conn, body, blen);
+    }
     gateway_count_status(gateway_of(conn), route_of(conn), status);
     if (!req_state.closing && body_pending(conn))
         drain(conn);

@@ -66,18 +66,22 @@ size_t vc_wire__b64_decoded_size(const char *s, size_t n)
 int vc_wire__decode_base64(const char *s, size_t n, const char *key, size_t max, uint8_t **buf,
                            size_t *len, vc_api_error_t *e)
 {
-    size_t size = vc_wire__b64_decoded_size(s, n);
+    /* The decoder's own bound; at most 3/4 of a string already held in memory. Only a text
+     * that could exceed max needs the exact count first (a pass over the whole text). */
+    size_t cap = vc_base64_decoded_maxlen(n);
+    size_t size = cap > max ? vc_wire__b64_decoded_size(s, n) : cap;
     if (size > max)
         return fail_with(e, 413, "payload_too_large", "%s: decoded media is larger than %zu bytes",
                          key, max);
     if (size == 0)
         return BAD(e, "%s: empty", key);
-    /* The decoder's own bound; at most 3/4 of a string already held in memory. */
-    size_t cap = vc_base64_decoded_maxlen(n);
     *buf = malloc(cap > 0 ? cap : 1);
     if (*buf == NULL)
         return fail_with(e, 500, "internal_error", "%s: out of memory", key);
     int rc = vc_base64_decode(s, n, *buf, cap, len);
+    /* Whitespace or padding alone reads as empty, as the exact count would have said. */
+    if ((rc != 0 && vc_wire__b64_decoded_size(s, n) == 0) || (rc == 0 && *len == 0))
+        return BAD(e, "%s: empty", key);
     if (rc != 0)
         return fail_with(e, 400, "invalid_base64", "%s: not valid base64", key);
     if (*len > max)
