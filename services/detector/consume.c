@@ -27,11 +27,16 @@ void detector_on_rebalance(void *opaque, int assigned,
     d->joined = 1;
     d->partitions = assigned ? parts->cnt : 0;
     if (assigned) {
-        /* librdkafka keeps a partition's pause flag across a revoke and re-assignment
-         * (confluentinc/librdkafka#1849), so a partition paused under back-pressure before a
-         * rebalance would come back paused after it while we believe we are not: set every
-         * assigned partition to our state explicitly, resuming as well as pausing. */
-        vc_consumer_pause_all(d->consumer, d->paused);
+        /* A new generation: what runs from before it no longer moves these offsets. */
+        d->generation++;
+        for (int i = 0; i < parts->cnt; i++)
+            vc_offtrack_forget(d->track, parts->elems[i].partition);
+        /* Only pausing: resume() on a fresh assignment may start fetching from the last
+         * position handed to this process rather than the committed offset
+         * (confluentinc/librdkafka#2557), past messages nobody finished. The pause flag a
+         * partition keeps across a revoke (#1849) is cleared when it is revoked, below. */
+        if (d->paused)
+            vc_consumer_pause_all(d->consumer, 1);
         return;
     }
     /* Before giving partitions up, let their running work finish (bounded well below the
@@ -48,16 +53,26 @@ void detector_on_rebalance(void *opaque, int assigned,
     if (left > 0)
         VC_WARN("kafka.revoke_unfinished", "inflight=%zu", left);
     /* Work still running past the grace may finish, but its offsets are no longer ours to
-     * store; its effect is idempotent, so the new owner may safely redo it. */
+     * store (retire checks the generation); its effect is idempotent, so the new owner may
+     * safely redo it. */
     for (int i = 0; i < parts->cnt; i++)
         vc_offtrack_forget(d->track, parts->elems[i].partition);
+    d->generation++;
+    /* Still our assignment here: resume it so no pause flag survives into the next one. */
+    if (d->paused && vc_consumer_pause_all(d->consumer, 0) == 0)
+        d->paused = 0;
 }
 
 static void retire(detector_t *d, job_t *job)
 {
     rd_kafka_message_t *m = job->msg;
     d->inflight_bytes -= m->len;
-    if (job->committable) {
+    if (job->generation != d->generation) {
+        /* Dispatched before a rebalance: its partition's run was forgotten, and the offset
+         * may be tracked again for a redelivery that has not finished. */
+        VC_DEBUG("job.stale_generation", "partition=%d offset=%lld", (int)m->partition,
+                 (long long)m->offset);
+    } else if (job->committable) {
         int64_t next = vc_offtrack_done(d->track, m->partition, m->offset);
         if (next >= 0)
             vc_consumer_store(d->consumer, m->partition, next);
@@ -121,6 +136,7 @@ static void dispatch(detector_t *d, rd_kafka_message_t *m)
     vc_counter_add(d->m_consumed, 1);
     job->d = d;
     job->msg = m;
+    job->generation = d->generation;
     d->inflight_bytes += m->len;
     /* Pausing keeps the pool queue below capacity; blocking here is only a safety net. */
     if (vc_threadpool_submit(d->pool, detector_job_run, job, -1) != 0) {

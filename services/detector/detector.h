@@ -99,6 +99,10 @@ typedef struct {
     vc_breaker_t *pg_breaker, *redis_breaker; /* around the result writes (job.c) */
     int joined;     /* main thread: the group has assigned us (possibly nothing) */
     int partitions; /* main thread: partitions currently assigned */
+    /* main thread: bumped at every assignment and revocation. A job keeps the generation it
+     * was dispatched in; one finishing in a later generation must not move the offsets of
+     * the new assignment (an entry with its offset there belongs to another delivery). */
+    uint64_t generation;
     /* Crash isolation gate (guard.c): messages that already interrupted a worker are
      * analysed alone, so a crash is blamed on them only. @locks gate_lock. */
     pthread_mutex_t gate_lock;
@@ -119,6 +123,7 @@ typedef struct {
     atomic_int refs;   /* the pool thread's own, plus one per result in the sink */
     atomic_int failed; /* some effect of the message did not become durable */
     int committable; /* 1 when the message's effect is durable (result stored or dead-lettered) */
+    uint64_t generation; /* d->generation when it was dispatched */
     char crash_reason[160]; /* set: the message interrupted workers too often; not analysed */
 } job_t;
 

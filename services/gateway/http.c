@@ -511,13 +511,15 @@ int gateway_send(struct mg_connection *conn, int status, const char *content_typ
     char *out = (size_t)hn + blen <= sizeof(small) ? small : malloc((size_t)hn + blen);
     if (out != NULL) {
         memcpy(out, head, (size_t)hn);
-        memcpy(out + hn, body, blen);
+        if (blen > 0)
+            memcpy(out + hn, body, blen);
         mg_write(conn, out, (size_t)hn + blen);
         if (out != small)
             free(out);
     } else {
         mg_write(conn, head, (size_t)hn);
-        mg_write(conn, body, blen);
+        if (blen > 0)
+            mg_write(conn, body, blen);
     }
     gateway_count_status(gateway_of(conn), route_of(conn), status);
     if (!req_state.closing && body_pending(conn))

@@ -19,6 +19,8 @@ int vc_mq__conf_build(const char *const (*kv)[2], rd_kafka_conf_t **out, char *e
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     char errstr[512];
     for (size_t i = 0; kv[i][0] != NULL; i++) {
+        if (kv[i][1] == NULL)
+            continue;
         if (rd_kafka_conf_set(conf, kv[i][0], kv[i][1], errstr, sizeof(errstr)) !=
             RD_KAFKA_CONF_OK) {
             rd_kafka_conf_destroy(conf);

@@ -14,7 +14,8 @@ static int config_copy(const char *name, const char *def, char *dst, size_t cap,
     int rc = vc_config_str(name, def, &v, err, errlen);
     if (rc != 0)
         return rc;
-    if (v == NULL || *v == '\0')
+    /* Empty is allowed only where the default is empty (an optional setting). */
+    if (v == NULL || (*v == '\0' && (def == NULL || *def != '\0')))
         return vc_err(err, errlen, VC_EINVAL, "%s: required", name);
     if (strlen(v) >= cap)
         return vc_err(err, errlen, VC_EINVAL, "%s: longer than %zu bytes", name, cap - 1);
@@ -37,6 +38,7 @@ static const str_field_t str_fields[] = {
     STR_FIELD("KAFKA_TOPIC_REQUESTS", "vc.detections.requests", topic_requests),
     STR_FIELD("KAFKA_TOPIC_RESULTS", "vc.detections.results", topic_results),
     STR_FIELD("KAFKA_TOPIC_DLQ", "vc.detections.dlq", topic_dlq),
+    STR_FIELD("KAFKA_DEBUG", "", debug),
 };
 
 typedef struct {

@@ -81,6 +81,7 @@ int vc_producer_new(const vc_kafka_config_t *cfg, const char *client_id, vc_prod
         {"message.max.bytes", num},
         {"message.timeout.ms", num2},
         {"linger.ms", "2"},
+        {"debug", cfg->debug[0] != '\0' ? cfg->debug : NULL},
         {NULL, NULL},
     };
     vc_producer_t *p = calloc(1, sizeof(*p));

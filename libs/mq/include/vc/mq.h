@@ -12,6 +12,8 @@ typedef struct {
     char topic_requests[128];    /* KAFKA_TOPIC_REQUESTS=vc.detections.requests */
     char topic_results[128];     /* KAFKA_TOPIC_RESULTS=vc.detections.results */
     char topic_dlq[128];         /* KAFKA_TOPIC_DLQ=vc.detections.dlq */
+    char debug[128];             /* KAFKA_DEBUG="" : librdkafka's `debug` contexts (e.g.
+                                  * "cgrp,fetch,topic"), logged at debug level */
     long long session_timeout_ms;   /* KAFKA_SESSION_TIMEOUT_MS=45000 (local stack: 6000) */
     long long max_poll_interval_ms; /* KAFKA_MAX_POLL_INTERVAL_MS=300000 (local stack: 30000) */
     long long message_max_bytes;    /* KAFKA_MESSAGE_MAX_BYTES=17825792 (17 MiB) */
