@@ -113,7 +113,7 @@ vcf_alive() { vc_pidfile_alive "$(vcf_pidfile "$1")"; }
 # vcf_env: the environment every service gets, as K=V words.
 vcf_env() {
 	printf '%s\n' "REDIS_URL=redis://127.0.0.1:$VCF_REDIS_PORT/0" "DATABASE_URL=$VCF_PG_URL" \
-		"KAFKA_BROKERS=$VCF_KAFKA" "LOG_LEVEL=info" \
+		"KAFKA_BROKERS=$VCF_KAFKA" "LOG_LEVEL=${VCF_LOG_LEVEL:-info}" \
 		"RATE_LIMIT_PER_MINUTE=$VCF_RATE_LIMIT" "RATE_LIMIT_PER_IP_PER_MINUTE=$VCF_RATE_LIMIT" \
 		"KAFKA_SESSION_TIMEOUT_MS=6000" "KAFKA_MAX_POLL_INTERVAL_MS=30000" \
 		"REDIS_DIAL_TIMEOUT=1s" "DB_CONNECT_TIMEOUT=2s"

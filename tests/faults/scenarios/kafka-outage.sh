@@ -1,17 +1,23 @@
 # shellcheck shell=bash disable=SC2034,SC2154 # sets and reads variables of lib.sh
 # kafka-outage: Kafka misbehaves through vc-devbroker's control socket, in three phases:
 #   1. 300 ms of added latency on every broker for 5 s;
-#   2. injected request errors for 5 s: Produce and Fetch answer NOT_LEADER_FOR_PARTITION
-#      (10 each), OffsetCommit COORDINATOR_NOT_AVAILABLE (5), Heartbeat REBALANCE_IN_PROGRESS
-#      (2, forcing a rebalance mid-load); whatever is left is cleared at the end;
-#   3. all three brokers down for 10 s, then up.
+#   2. injected request errors for 5 s: Fetch answers NOT_LEADER_FOR_PARTITION (10),
+#      OffsetCommit COORDINATOR_NOT_AVAILABLE (5), Heartbeat REBALANCE_IN_PROGRESS (2, forcing
+#      a rebalance mid-load); whatever is left is cleared at the end;
+#   3. all three brokers down for 10 s, then up (every produce fails until they are back).
+# No Produce errors are injected: vc-devbroker (librdkafka's mock cluster) checks the sequence
+# numbers of transactional producers only, so with an idempotent producer and several
+# requests in flight an injected error on one request while a later one is appended leaves a
+# log a real broker can never have (it would refuse the later request as out of order), and
+# librdkafka then acknowledged a message that was never appended (docs/reliability.md, the
+# kafka-outage loss). Produce failures are covered by phase 3 and integration/gateway/kafka_down.
 # The gateway answers 503 queue_unavailable while Kafka cannot take a write within the
 # producer's delivery timeout, and acknowledges nothing Kafka did not acknowledge; the
 # detectors reconnect, rejoin the group and process everything that was acknowledged.
-FAULT="Kafka: +300 ms latency 5 s; injected Produce/Fetch/OffsetCommit/Heartbeat errors 5 s; all 3 brokers down 10 s"
+FAULT="Kafka: +300 ms latency 5 s; injected Fetch/OffsetCommit/Heartbeat errors 5 s; all 3 brokers down 10 s"
 
 # Kafka API keys and error codes used below (Kafka protocol numbers).
-readonly API_PRODUCE=0 API_FETCH=1 API_OFFSET_COMMIT=8 API_HEARTBEAT=12
+readonly API_FETCH=1 API_OFFSET_COMMIT=8 API_HEARTBEAT=12
 readonly ERR_NOT_LEADER=6 ERR_COORDINATOR_NOT_AVAILABLE=15 ERR_REBALANCE_IN_PROGRESS=27
 VCF_OUTAGE_S=${VCF_OUTAGE_S:-10} # all brokers down
 
@@ -19,12 +25,11 @@ fault() {
 	vcf_kafka rtt all 300 || return 1
 	vcf_pause 5
 	vcf_kafka rtt all 0 || return 1
-	vcf_kafka error $API_PRODUCE $ERR_NOT_LEADER 10 || return 1
 	vcf_kafka error $API_FETCH $ERR_NOT_LEADER 10 || return 1
 	vcf_kafka error $API_OFFSET_COMMIT $ERR_COORDINATOR_NOT_AVAILABLE 5 || return 1
 	vcf_kafka error $API_HEARTBEAT $ERR_REBALANCE_IN_PROGRESS 2 || return 1
 	vcf_pause 5
-	for api in $API_PRODUCE $API_FETCH $API_OFFSET_COMMIT $API_HEARTBEAT; do
+	for api in $API_FETCH $API_OFFSET_COMMIT $API_HEARTBEAT; do
 		vcf_kafka error clear "$api" || return 1
 	done
 	vcf_kafka broker down all || return 1
