@@ -120,15 +120,16 @@ static void slot_free(runner_t *r, slot_t *s)
 }
 
 /* A closed-loop client told to come back later (429/503 with Retry-After) does so, as
- * well-behaved clients do, instead of retrying at once into the refusal. */
+ * well-behaved clients do, instead of retrying at once into the refusal. Once the load is
+ * over nothing more is issued, so there is nothing to wait for. */
 static int must_rest(const runner_t *r, const slot_t *s)
 {
     int refused = s->resp.status == 429 || s->resp.status == 503;
-    return r->opts->honor_retry_after && r->opts->rate <= 0 && refused &&
+    return r->opts->honor_retry_after && r->opts->rate <= 0 && !r->load_over && refused &&
            s->resp.retry_after_s > 0;
 }
 
-/* Ends a rest (its time has come, or the load is over). */
+/* Ends a rest: its time has come, or the load is over (runner_loop ends every rest then). */
 static void slot_rested(runner_t *r, slot_t *s)
 {
     r->waiting--;
@@ -555,7 +556,7 @@ static void scan_slots(runner_t *r, int64_t now, int timeouts)
 {
     for (int i = 0; i < r->nslots; i++) {
         slot_t *s = &r->slots[i];
-        if (s->phase == PH_REST && (s->wake_ns <= now || r->load_over)) {
+        if (s->phase == PH_REST && s->wake_ns <= now) {
             slot_rested(r, s);
         } else if (s->phase == PH_WAIT && s->wake_ns <= now) {
             r->waiting--;

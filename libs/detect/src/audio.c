@@ -56,22 +56,26 @@ int vc_audio_analyze(const uint8_t *data, size_t len, const char *format,
     rc = vc_audio__decode(data, len, format, opts, &pcm, err, errlen);
     if (rc != 0)
         return rc;
-    /* The decoder already refuses longer input; the cap also bounds the work here. */
-    size_t n = vc_audio__max_frames(opts, pcm.sample_rate, 1);
-    if (n > pcm.frames)
-        n = pcm.frames;
-    rc = vc_audio__features(pcm.samples, n, pcm.sample_rate, out, err, errlen);
+    rc = vc_audio__report_pcm(&pcm, opts, out, err, errlen);
+    vc_audio__pcm_free(&pcm);
     if (rc != 0)
-        goto fail;
-    out->sample_rate = pcm.sample_rate;
-    out->channels = pcm.channels;
-    vc_audio__pcm_free(&pcm);
-    return 0;
-
-fail:
-    vc_audio__pcm_free(&pcm);
-    memset(out, 0, sizeof(*out));
+        memset(out, 0, sizeof(*out));
     return rc;
+}
+
+int vc_audio__report_pcm(const vc_audio__pcm_t *pcm, const vc_audio_opts_t *opts,
+                         vc_audio_report_t *out, char *err, size_t errlen)
+{
+    /* The decoder already refuses longer input; the cap also bounds the work here. */
+    size_t n = vc_audio__max_frames(opts, pcm->sample_rate, 1);
+    if (n > pcm->frames)
+        n = pcm->frames;
+    int rc = vc_audio__features(pcm->samples, n, pcm->sample_rate, out, err, errlen);
+    if (rc != 0)
+        return rc;
+    out->sample_rate = pcm->sample_rate;
+    out->channels = pcm->channels;
+    return 0;
 }
 
 const char *vc_detect_version(void)

@@ -211,21 +211,6 @@ static int run_pcm(const vc_audio_model_t *model, vc_audio__pcm_t *pcm,
     return rc;
 }
 
-/* The signal statistics of the decoded audio at its own rate (vc_audio_analyze's report). */
-static int signal_stats(const vc_audio__pcm_t *pcm, const vc_audio_opts_t *decode,
-                        vc_audio_report_t *stats, char *err, size_t errlen)
-{
-    size_t n = vc_audio__max_frames(decode, pcm->sample_rate, 1);
-    if (n > pcm->frames)
-        n = pcm->frames;
-    int rc = vc_audio__features(pcm->samples, n, pcm->sample_rate, stats, err, errlen);
-    if (rc != 0)
-        return rc;
-    stats->sample_rate = pcm->sample_rate;
-    stats->channels = pcm->channels;
-    return 0;
-}
-
 int vc_audio_detect_with_stats(const vc_audio_model_t *model, const uint8_t *data, size_t len,
                                const char *format, const vc_audio_detect_opts_t *opts,
                                vc_audio_detection_t *out, vc_audio_report_t *stats, char *err,
@@ -246,7 +231,9 @@ int vc_audio_detect_with_stats(const vc_audio_model_t *model, const uint8_t *dat
     if (rc != 0)
         return rc;
     double decode_ms = now_ms() - t0;
-    if (stats != NULL && (rc = signal_stats(&pcm, &use.decode, stats, err, errlen)) != 0) {
+    if (stats != NULL)
+        rc = vc_audio__report_pcm(&pcm, &use.decode, stats, err, errlen);
+    if (rc != 0) { /* only the statistics can have failed here */
         vc_audio__pcm_free(&pcm);
         memset(stats, 0, sizeof(*stats));
         return rc;

@@ -39,6 +39,11 @@ int vc_audio__decode(const uint8_t *data, size_t len, const char *format,
 /* Frees the samples of pcm and zeroes it. pcm may be NULL. */
 void vc_audio__pcm_free(vc_audio__pcm_t *pcm);
 
+/* vc_audio_analyze's report of decoded pcm: the features of at most opts' duration of it,
+ * its rate and channel count. Returns 0 or vc_audio__features' error. */
+int vc_audio__report_pcm(const vc_audio__pcm_t *pcm, const vc_audio_opts_t *opts,
+                         vc_audio_report_t *out, char *err, size_t errlen);
+
 /* Measures the n mono samples x at rate and fills every field of rep except sample_rate and
  * channels. Returns 0 or VC_ENOMEM (FFT buffers). n may be 0 (everything silent). */
 int vc_audio__features(const float *x, size_t n, uint32_t rate, vc_audio_report_t *rep, char *err,
