@@ -232,6 +232,32 @@ int vc_test_wait_http_ok(const char *url, int timeout_s)
     return 0;
 }
 
+static long inflight_now(const char *health_url)
+{
+    char *resp = NULL;
+    long n = -1;
+    if (vc_test_http("GET", health_url, NULL, NULL, 0, &resp) == 200) {
+        const char *f = strstr(resp, "\"inflight_requests\":");
+        if (f != NULL)
+            n = strtol(f + strlen("\"inflight_requests\":"), NULL, 10);
+    }
+    free(resp);
+    return n;
+}
+
+long vc_test_wait_inflight(const char *base, long want, int timeout_s)
+{
+    char url[256];
+    snprintf(url, sizeof(url), "%s/health", base);
+    long now = inflight_now(url);
+    for (int i = 0; i < timeout_s * 50 && now != want; i++) {
+        struct timespec ts = {0, 20000000L}; /* polling another process's state */
+        nanosleep(&ts, NULL);
+        now = inflight_now(url);
+    }
+    return now;
+}
+
 static void put_le(unsigned char *p, uint32_t v, int bytes)
 {
     for (int i = 0; i < bytes; i++)

@@ -64,6 +64,10 @@ long vc_test_http(const char *method, const char *url, const char *content_type,
 /* Polls url until it answers 200 or timeout_s passes. Returns 1 when ready. */
 int vc_test_wait_http_ok(const char *url, int timeout_s);
 
+/* Polls base + "/health" until the gateway reports `want` submissions in flight or timeout_s
+ * passes. Returns the last count seen (-1 when none could be read). */
+long vc_test_wait_inflight(const char *base, long want, int timeout_s);
+
 /* Sends one fault command to vc-devbroker's control socket ($VC_TEST_KAFKA_CONTROL), e.g.
  * "broker down all". Returns 0 when it answered "ok". */
 int vc_test_devbroker(const char *command);
