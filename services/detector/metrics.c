@@ -11,9 +11,10 @@
 #include "vc/clock.h"
 #include "vc/error.h"
 #include "vc/resources.h"
+#include "vc/snapshots.h"
 #include <unistd.h>
 
-#define SNAPSHOT_TTL_S "10"
+#define SNAPSHOT_TTL_S 10
 
 static json_t *latency_json(const vc_histogram_t *h)
 {
@@ -126,19 +127,14 @@ void detector_publish_metrics(detector_t *d)
     json_decref(o);
     if (text == NULL)
         return;
-    char key[128];
-    snprintf(key, sizeof(key), "vc:metrics:detector:%s", d->cfg.instance_id);
-    const char *argv[] = {"SET", key, text, "EX", SNAPSHOT_TTL_S};
-    redisReply *r = NULL;
     char err[200];
     /* Best effort: a missed snapshot only makes a dashboard a second staler. Behind the Redis
      * breaker, so an outage does not stall this (the consuming) thread for a dial timeout
      * every second. */
     if (vc_breaker_allow(d->redis_breaker) == 0) {
-        int rc = vc_redis_command(d->redis, 5, argv, NULL, &r, err, sizeof(err));
+        int rc = vc_snapshot_publish(d->redis, "detector", d->cfg.instance_id, text,
+                                     strlen(text), SNAPSHOT_TTL_S, err, sizeof(err));
         vc_breaker_record(d->redis_breaker, rc == 0);
-        if (rc == 0)
-            freeReplyObject(r);
     }
     free(text);
 }

@@ -24,9 +24,10 @@
 #include "supervisor.h"
 #include "vc/clock.h"
 #include "vc/error.h"
+#include "vc/snapshots.h"
 
 #define CALM_ROUNDS 3
-#define SNAPSHOT_TTL_S "10"
+#define SNAPSHOT_TTL_S 10
 
 void supervisor_scale_init(supervisor_t *s)
 {
@@ -153,13 +154,9 @@ static void publish(supervisor_t *s)
     json_decref(o);
     if (text == NULL)
         return;
-    char key[160], err[200];
-    snprintf(key, sizeof(key), "vc:metrics:detector-supervisor:%s", s->cfg.instance_id);
-    const char *argv[] = {"SET", key, text, "EX", SNAPSHOT_TTL_S};
-    redisReply *r = NULL;
-    if (vc_redis_command(s->pub_redis, 5, argv, NULL, &r, err, sizeof(err)) == 0)
-        freeReplyObject(r);
-    else
+    char err[200];
+    if (vc_snapshot_publish(s->pub_redis, "detector-supervisor", s->cfg.instance_id, text,
+                            strlen(text), SNAPSHOT_TTL_S, err, sizeof(err)) != 0)
         VC_DEBUG("supervisor.publish_failed", "error=\"%s\"", err);
     free(text);
 }

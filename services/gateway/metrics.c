@@ -8,9 +8,12 @@
 
 #include "gateway.h"
 #include "vc/admit.h"
+#include "vc/breaker.h"
 #include "vc/clock.h"
 #include "vc/error.h"
+#include "vc/ratelimit.h"
 #include "vc/resources.h"
+#include "vc/snapshots.h"
 #include "waiters.h"
 
 #define MAX_DETECTORS 256
@@ -45,50 +48,35 @@ __attribute__((format(printf, 2, 3))) static void put(text_t *t, const char *fmt
     }
 }
 
-/* Reads every snapshot whose key matches pattern (SCAN + GET); returns a JSON array. */
-static json_t *snapshots(gateway_t *gw, const char *pattern)
+static void add_snapshot(const char *json, size_t len, void *arr)
+{
+    json_t *o = json_loadb(json, len, 0, NULL);
+    if (json_is_object(o))
+        json_array_append_new(arr, o);
+    else
+        json_decref(o);
+}
+
+/* Every live snapshot of kind (vc/snapshots.h) as a JSON array; empty when Redis fails. */
+static json_t *snapshots(gateway_t *gw, const char *kind)
 {
     json_t *arr = json_array();
-    char cursor[32] = "0", err[200];
-    int rounds = 0;
-    do {
-        const char *argv[] = {"SCAN", cursor, "MATCH", pattern, "COUNT", "200"};
-        redisReply *r = NULL;
-        if (vc_redis_command(gw->redis, 6, argv, NULL, &r, err, sizeof(err)) != 0)
-            break;
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            freeReplyObject(r);
-            break;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        redisReply *keys = r->element[1];
-        for (size_t i = 0; i < keys->elements && json_array_size(arr) < MAX_DETECTORS; i++) {
-            const char *gargv[] = {"GET", keys->element[i]->str};
-            redisReply *v = NULL;
-            if (vc_redis_command(gw->redis, 2, gargv, NULL, &v, err, sizeof(err)) != 0)
-                continue;
-            json_t *o = v->type == REDIS_REPLY_STRING ? json_loadb(v->str, v->len, 0, NULL) : NULL;
-            if (json_is_object(o))
-                json_array_append_new(arr, o);
-            else
-                json_decref(o);
-            freeReplyObject(v);
-        }
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0 && ++rounds < 100);
+    char err[200];
+    if (vc_snapshot_list(gw->redis, kind, MAX_DETECTORS, add_snapshot, arr, err, sizeof(err)) < 0)
+        VC_DEBUG("metrics.snapshots_failed", "kind=%s error=\"%s\"", kind, err);
     return arr;
 }
 
 /* Detector worker snapshots (one per worker process). */
 static json_t *detector_snapshots(gateway_t *gw)
 {
-    return snapshots(gw, "vc:metrics:detector:*");
+    return snapshots(gw, "detector");
 }
 
 /* Detector supervisor snapshots: worker crashes, restarts, autoscaling. */
 static json_t *supervisor_snapshots(gateway_t *gw)
 {
-    return snapshots(gw, "vc:metrics:detector-supervisor:*");
+    return snapshots(gw, "detector-supervisor");
 }
 
 /* Prometheus label values escape \, " and newlines. */
@@ -230,9 +218,44 @@ static json_t *pool_json(const vc_pool_stats_t *p)
                      "wait_timeouts", (json_int_t)p->timeouts);
 }
 
+/* The limiter's own counters: a fallback decision (Redis failed or its breaker is open) is
+ * taken per gateway process, so under RATE_LIMIT_FAILURE_POLICY=open a tenant can exceed its
+ * quota while these grow. */
+static void render_ratelimit(text_t *t, gateway_t *gw)
+{
+    vc_ratelimit_stats_t rl;
+    vc_ratelimit_stats(gw->ratelimit, &rl);
+    put(t, "# HELP vc_ratelimit_decisions_total Rate-limit decisions by outcome, any source.\n"
+           "# TYPE vc_ratelimit_decisions_total counter\n"
+           "vc_ratelimit_decisions_total{decision=\"allowed\"} %llu\n"
+           "vc_ratelimit_decisions_total{decision=\"denied\"} %llu\n"
+           "# HELP vc_ratelimit_fallback_total Decisions taken without Redis, by "
+           "RATE_LIMIT_FAILURE_POLICY.\n"
+           "# TYPE vc_ratelimit_fallback_total counter\nvc_ratelimit_fallback_total %llu\n"
+           "# HELP vc_ratelimit_redis_errors_total Rate-limit calls to Redis that failed or "
+           "timed out.\n"
+           "# TYPE vc_ratelimit_redis_errors_total counter\nvc_ratelimit_redis_errors_total %llu\n"
+           "# HELP vc_ratelimit_breaker_open 1 while the limiter's Redis breaker is not closed.\n"
+           "# TYPE vc_ratelimit_breaker_open gauge\nvc_ratelimit_breaker_open %d\n",
+        (unsigned long long)rl.allowed, (unsigned long long)rl.denied,
+        (unsigned long long)rl.fallback, (unsigned long long)rl.redis_errors,
+        rl.breaker_state != VC_BREAKER_CLOSED);
+}
+
+static json_t *ratelimit_json(gateway_t *gw)
+{
+    vc_ratelimit_stats_t rl;
+    vc_ratelimit_stats(gw->ratelimit, &rl);
+    return json_pack("{s:I, s:I, s:I, s:I, s:s}", "allowed", (json_int_t)rl.allowed, "denied",
+                     (json_int_t)rl.denied, "fallback", (json_int_t)rl.fallback, "redis_errors",
+                     (json_int_t)rl.redis_errors, "breaker",
+                     vc_breaker_state_name((vc_breaker_state_t)rl.breaker_state));
+}
+
 static void render_gateway_gauges(text_t *t, gateway_t *gw, const vc_resources_t *r)
 {
     render_pools(t, gw);
+    render_ratelimit(t, gw);
     if (gw->admit != NULL) {
         vc_admit_stats_t as;
         vc_admit_stats(gw->admit, &as);
@@ -355,6 +378,7 @@ int gateway_handle_metrics_json(struct mg_connection *conn, void *arg)
     vc_redis_pool_stats(gw->redis, &rs);
     vc_pg_pool_stats(gw->pg, &ps);
     json_object_set_new(o, "detector_supervisors", supervisor_snapshots(gw));
+    json_object_set_new(o, "rate_limiter", ratelimit_json(gw));
     json_t *pools = json_object_get(o, "pools");
     json_object_set_new(pools, "redis", pool_json(&rs));
     json_object_set_new(pools, "postgres", pool_json(&ps));

@@ -63,6 +63,21 @@ static json_t *health(long *status)
     return o;
 }
 
+/* The "rate_limiter" counters of /metrics.json. */
+static json_int_t limiter(const char *field)
+{
+    char url[128], *resp = NULL;
+    snprintf(url, sizeof(url), "%s/metrics.json", base);
+    ASSERT_EQ(vc_test_http("GET", url, NULL, NULL, 0, &resp), 200);
+    json_t *o = json_loads(resp, 0, NULL);
+    free(resp);
+    json_t *v = json_object_get(json_object_get(o, "rate_limiter"), field);
+    ASSERT(json_is_integer(v));
+    json_int_t n = json_integer_value(v);
+    json_decref(o);
+    return n;
+}
+
 int main(void)
 {
     const char *pg = vc_test_env_or_skip("VC_TEST_DATABASE_URL");
@@ -89,6 +104,8 @@ int main(void)
     vc_test_start_gateway(&gateway, base, sizeof(base), redis_url, pg, kafka, extra);
 
     ASSERT_EQ(accepted_until_limited(5), 5); /* the shared (Redis) limit */
+    ASSERT_EQ(limiter("fallback"), 0);
+    ASSERT(limiter("denied") >= 1);
 
     ASSERT_EQ(vc_test_stop(&redis, 10), 0);
     long st = 0;
@@ -100,6 +117,9 @@ int main(void)
     json_decref(h);
     /* Fail-open: accepted without Redis, under the gateway's own copy of the limit. */
     ASSERT_EQ(accepted_until_limited(5), 5);
+    /* Every one of those 6 decisions was taken without Redis, and monitoring can see it. */
+    ASSERT(limiter("fallback") >= 6);
+    ASSERT(limiter("redis_errors") >= 1);
 
     start_redis();
     /* Once the breaker's cool-down passes the shared limiter decides again (empty after the
@@ -119,7 +139,9 @@ int main(void)
     ASSERT(healthy);
     struct timespec cool = {1, 200000000L}; /* let the limiter's breaker cool-down elapse */
     nanosleep(&cool, NULL);
+    json_int_t degraded = limiter("fallback");
     ASSERT_EQ(accepted_until_limited(5), 5);
+    ASSERT_EQ(limiter("fallback"), degraded); /* Redis decides again */
 
     ASSERT_EQ(vc_test_stop(&gateway, 30), 0);
     ASSERT_EQ(vc_test_stop(&redis, 10), 0);
