@@ -507,6 +507,8 @@ int gateway_send(struct mg_connection *conn, int status, const char *content_typ
                       reason_phrase(500));
     /* HEAD gets the headers (Content-Length included) but never a body. */
     size_t blen = strcmp(ri->request_method, "HEAD") != 0 ? len : 0;
+    /* Counted before the write: a client that reads /metrics right after its answer sees it. */
+    gateway_count_status(gateway_of(conn), route_of(conn), status);
     char small[8192];
     char *out = (size_t)hn + blen <= sizeof(small) ? small : malloc((size_t)hn + blen);
     if (out != NULL) {
@@ -521,7 +523,6 @@ int gateway_send(struct mg_connection *conn, int status, const char *content_typ
         if (blen > 0)
             mg_write(conn, body, blen);
     }
-    gateway_count_status(gateway_of(conn), route_of(conn), status);
     if (!req_state.closing && body_pending(conn))
         drain(conn);
     return status;
@@ -574,6 +575,7 @@ int gateway_http_error(struct mg_connection *conn, int status, const char *errms
     if (body == NULL)
         return 1; /* civetweb's own page */
     size_t len = strlen(body);
+    gateway_count_status(gateway_of(conn), "other", status);
     /* Sent before a request was parsed (or for one that could not be): no keep-alive. */
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\n"
@@ -586,7 +588,6 @@ int gateway_http_error(struct mg_connection *conn, int status, const char *errms
         mg_write(conn, body, len);
     free(body);
     mg_disable_connection_keep_alive(conn);
-    gateway_count_status(gateway_of(conn), "other", status);
     return 0;
 }
 
