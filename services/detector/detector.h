@@ -155,8 +155,10 @@ void detector_backoff(int attempt);
  * when stopping before Redis answered. On 0 the caller must call detector_guard_leave. */
 int detector_guard_enter(detector_t *d, const rd_kafka_message_t *m, detector_guard_t *g);
 /* Pool thread: forgets the attempt (the message finished, for better or worse) and releases
- * the gate. */
-void detector_guard_leave(detector_t *d, detector_guard_t *g);
+ * the gate. keep != 0 leaves the count instead (until its TTL): a message dead-lettered for
+ * crashing workers is then dead-lettered again at once if the group redelivers it (its offset
+ * commit can be lost in a rebalance), instead of crashing max_crashes more workers. */
+void detector_guard_leave(detector_t *d, detector_guard_t *g, int keep);
 /* Pool thread: records `processing` for blob's id in Redis unless a final result is there.
  * Best effort: failures are logged, never retried. */
 void detector_mark_processing(detector_t *d, const char *id, const uint8_t *blob, size_t len);

@@ -144,8 +144,12 @@ int detector_guard_enter(detector_t *d, const rd_kafka_message_t *m, detector_gu
     return 0;
 }
 
-void detector_guard_leave(detector_t *d, detector_guard_t *g)
+void detector_guard_leave(detector_t *d, detector_guard_t *g, int keep)
 {
+    if (keep) {
+        gate_release(d, g->exclusive);
+        return;
+    }
     const char *argv[] = {"DEL", g->key};
     char err[256];
     redisReply *r = NULL;

@@ -181,8 +181,9 @@ void detector_job_run(void *arg)
     detector_guard_t g;
     int rc = detector_guard_enter(d, job->msg, &g);
     if (rc == 0) {
-        rc = g.prior >= d->cfg.max_crashes ? process_crashed(job, g.prior) : process(job);
-        detector_guard_leave(d, &g);
+        int crashed = g.prior >= d->cfg.max_crashes;
+        rc = crashed ? process_crashed(job, g.prior) : process(job);
+        detector_guard_leave(d, &g, crashed && rc == 0);
     }
     detector_job_release(job, rc == 0);
 }

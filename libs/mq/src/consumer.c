@@ -182,6 +182,25 @@ int vc_consumer_lag(vc_consumer_t *c, int32_t *parts, int64_t *lags, int cap)
     return n;
 }
 
+/* Serves one event of the asynchronous close. The event API, not
+ * rd_kafka_queue_poll_callback: that one aborts (rd_kafka_q_serve asserts "res !=
+ * RD_KAFKA_OP_RES_PASS") when an op no callback handles reaches the queue, as a failed offset
+ * commit during a rebalance does. Rebalance events get the callback's treatment. */
+static void close_event(vc_consumer_t *c, rd_kafka_event_t *ev)
+{
+    switch (rd_kafka_event_type(ev)) {
+    case RD_KAFKA_EVENT_REBALANCE:
+        on_rebalance(c->rk, rd_kafka_event_error(ev), rd_kafka_event_topic_partition_list(ev), c);
+        break;
+    case RD_KAFKA_EVENT_ERROR:
+        VC_WARN("kafka.close_event", "error=\"%s\"", rd_kafka_event_error_string(ev));
+        break;
+    default:
+        break;
+    }
+    rd_kafka_event_destroy(ev);
+}
+
 void vc_consumer_close(vc_consumer_t *c)
 {
     if (c == NULL)
@@ -200,8 +219,11 @@ void vc_consumer_close(vc_consumer_t *c)
     int closed = 0;
     if (q != NULL && error == NULL) {
         int64_t deadline = vc_clock_mono_ms() + CLOSE_TIMEOUT_MS;
-        while (!(closed = rd_kafka_consumer_closed(c->rk)) && vc_clock_mono_ms() < deadline)
-            rd_kafka_queue_poll_callback(q, 100);
+        while (!(closed = rd_kafka_consumer_closed(c->rk)) && vc_clock_mono_ms() < deadline) {
+            rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 100);
+            if (ev != NULL)
+                close_event(c, ev);
+        }
     }
     if (error != NULL) {
         VC_WARN("kafka.close", "error=\"%s\"", rd_kafka_error_string(error));

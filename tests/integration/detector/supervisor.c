@@ -2,10 +2,13 @@
  * serves /health and /metrics on DETECTOR_HTTP_PORT, restarts a worker killed with SIGKILL,
  * and a message that crashes every worker that takes it ends in the dead-letter topic with
  * error.stage=crash (and a failed result) after DETECTOR_MAX_CRASHES=3 crashes, while the
- * valid messages around it complete; the crash count reaches the gateway's /metrics. The crash is the documented test hook
+ * valid messages around it complete, and its crash count stays in Redis (a redelivery is
+ * dead-lettered at once); the crash count reaches the gateway's /metrics. The crash is the documented test hook
  * DETECTOR_CRASH_ON_ID_PREFIX (abort() in the analysis), allowed by DETECTOR_TEST_HOOKS=1. */
 #include <signal.h>
 #include <unistd.h>
+
+#include <hiredis/hiredis.h>
 
 #include "detector_test.h"
 
@@ -45,6 +48,30 @@ static int restarted(json_t *o)
     return workers_field(o, "restarts") >= 1 && all_joined(o);
 }
 
+/* The highest crash count left in Redis for this run's group (vc:attempts:{group}:...). A
+ * message dead-lettered for crashing keeps its count, so a redelivery (an offset commit lost
+ * in a rebalance) is dead-lettered again at once instead of crashing three more workers. */
+static long long kept_crash_count(void)
+{
+    char host[64], pattern[160];
+    int port = 0;
+    ASSERT(sscanf(e.redis, "redis://%63[^:]:%d", host, &port) == 2);
+    snprintf(pattern, sizeof(pattern), "vc:attempts:%s:*", strchr(e.group, '=') + 1);
+    redisContext *c = redisConnect(host, port);
+    ASSERT(c != NULL && c->err == 0);
+    redisReply *keys = redisCommand(c, "KEYS %s", pattern);
+    ASSERT(keys != NULL && keys->type == REDIS_REPLY_ARRAY);
+    long long most = 0;
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *v = redisCommand(c, "GET %s", keys->element[i]->str);
+        if (v != NULL && v->type == REDIS_REPLY_STRING && atoll(v->str) > most)
+            most = atoll(v->str);
+        freeReplyObject(v);
+    }
+    freeReplyObject(keys);
+    redisFree(c);
+    return most;
+}
 
 int main(void)
 {
@@ -108,6 +135,7 @@ int main(void)
     char dlq_reason[256] = "";
     ASSERT(dt_find_dead_letter(&e, prefix, "crash", 60, dlq_reason, sizeof(dlq_reason)));
     fprintf(stderr, "supervisor: dead letter stage=crash reason=\"%s\"\n", dlq_reason);
+    ASSERT(kept_crash_count() > 3); /* DETECTOR_MAX_CRASHES, plus the dead-lettering attempt */
 
     /* 3. /metrics counts the crashes: 1 kill + 3 poison crashes. */
     char *text = NULL;
