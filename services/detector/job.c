@@ -183,7 +183,7 @@ void detector_job_run(void *arg)
     if (rc == 0) {
         int crashed = g.prior >= d->cfg.max_crashes;
         rc = crashed ? process_crashed(job, g.prior) : process(job);
-        detector_guard_leave(d, &g, crashed && rc == 0);
+        detector_guard_leave(d, &g, crashed); /* a failed dead-lettering is retried the same way */
     }
     detector_job_release(job, rc == 0);
 }
