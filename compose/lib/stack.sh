@@ -299,7 +299,14 @@ vc_start_postgres() {
 	sock=$dir/pgsock
 	pidf=$(vc__pidfile postgres "$dir")
 	logf=$(vc__logfile postgres "$dir")
-	mkdir -p "$data" "$sock" "$(dirname "$logf")" && touch "$logf" &&
+	mkdir -p "$(dirname "$logf")" || return 1
+	if ! vc__as_pg test -x "$(dirname "$logf")" 2>/dev/null; then
+		# The server could not open a log there: it logs beside its data, and the usual name
+		# points to it.
+		ln -sfn "$dir/postgres.log" "$logf" || return 1
+		logf=$dir/postgres.log
+	fi
+	mkdir -p "$data" "$sock" && touch "$logf" &&
 		chmod 0700 "$data" || return 1
 	if ((EUID == 0)); then
 		chown postgres:postgres "$data" "$sock" "$logf" || return 1
