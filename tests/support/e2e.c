@@ -249,13 +249,19 @@ void vc_e2e_check_postgres(vc_e2e_t *e)
     PQfinish(c);
 }
 
-void vc_e2e_check_redis(vc_e2e_t *e)
+redisContext *vc_e2e_redis(const vc_e2e_t *e)
 {
     char host[64] = "127.0.0.1";
     int port = 0;
     ASSERT(sscanf(e->redis, "redis://%63[^:]:%d", host, &port) == 2);
     redisContext *c = redisConnect(host, port);
     ASSERT(c != NULL && c->err == 0);
+    return c;
+}
+
+void vc_e2e_check_redis(vc_e2e_t *e)
+{
+    redisContext *c = vc_e2e_redis(e);
     int present = 0;
     for (int i = 0; i < e->n_requests; i++) {
         if (!e->accepted[i])

@@ -3,6 +3,7 @@
 /* A whole stack for end-to-end tests: one gateway and N detectors started on the servers of
  * tests/run (VC_TEST_* variables), concurrent WAV submissions, and independent audits of
  * PostgreSQL and Redis. Each submission i carries a tone of vc_e2e_freq(i) Hz. */
+#include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdatomic.h>
 
@@ -44,6 +45,8 @@ void vc_e2e_wait_completed(vc_e2e_t *e, int timeout_s);
 /* Audits PostgreSQL: every accepted id exactly once and completed, nothing else with the run's
  * prefix. */
 void vc_e2e_check_postgres(vc_e2e_t *e);
+/* A connection to the run's Redis (aborts the test when it cannot connect); redisFree it. */
+redisContext *vc_e2e_redis(const vc_e2e_t *e);
 /* Audits Redis: every accepted id has its result key. */
 void vc_e2e_check_redis(vc_e2e_t *e);
 /* SIGTERMs every running service and checks each exits 0. */

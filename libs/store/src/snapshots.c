@@ -34,6 +34,11 @@ static void snapshot_key(char *out, const char *kind, const char *instance, size
     snprintf(out, KEY_MAX, "vc:metrics:%s:%.*s", kind, (int)ilen, instance);
 }
 
+static void index_key(char *out, const char *kind)
+{
+    snprintf(out, KEY_MAX, "vc:metrics:index:%s", kind);
+}
+
 int vc_snapshot_publish(vc_redis_pool_t *pool, const char *kind, const char *instance,
                         const char *json, size_t len, int ttl_s, char *err, size_t errlen)
 {
@@ -41,7 +46,7 @@ int vc_snapshot_publish(vc_redis_pool_t *pool, const char *kind, const char *ins
         return vc_err(err, errlen, VC_EINVAL, "snapshot: bad kind, instance or ttl");
     char key[KEY_MAX], index[KEY_MAX], ttl[16];
     snapshot_key(key, kind, instance, strlen(instance));
-    snprintf(index, sizeof(index), "vc:metrics:index:%s", kind);
+    index_key(index, kind);
     snprintf(ttl, sizeof(ttl), "%d", ttl_s);
     const char *argv[] = {"EVAL", PUBLISH_LUA, "2", key, index, json, ttl, instance, INDEX_TTL_S};
     size_t lens[9];
@@ -120,7 +125,7 @@ int vc_snapshot_list(vc_redis_pool_t *pool, const char *kind, size_t max, vc_sna
     if (!valid_kind(kind) || fn == NULL)
         return vc_err(err, errlen, VC_EINVAL, "snapshot: bad kind");
     char index[KEY_MAX];
-    snprintf(index, sizeof(index), "vc:metrics:index:%s", kind);
+    index_key(index, kind);
     const char *argv[] = {"SMEMBERS", index};
     redisReply *set = NULL;
     int rc = vc_redis_command(pool, 2, argv, NULL, &set, err, errlen);

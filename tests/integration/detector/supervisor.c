@@ -8,8 +8,6 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <hiredis/hiredis.h>
-
 #include "detector_test.h"
 
 static vc_e2e_t e;
@@ -53,12 +51,9 @@ static int restarted(json_t *o)
  * in a rebalance) is dead-lettered again at once instead of crashing three more workers. */
 static long long kept_crash_count(void)
 {
-    char host[64], pattern[160];
-    int port = 0;
-    ASSERT(sscanf(e.redis, "redis://%63[^:]:%d", host, &port) == 2);
+    char pattern[160];
     snprintf(pattern, sizeof(pattern), "vc:attempts:%s:*", strchr(e.group, '=') + 1);
-    redisContext *c = redisConnect(host, port);
-    ASSERT(c != NULL && c->err == 0);
+    redisContext *c = vc_e2e_redis(&e);
     redisReply *keys = redisCommand(c, "KEYS %s", pattern);
     ASSERT(keys != NULL && keys->type == REDIS_REPLY_ARRAY);
     long long most = 0;
