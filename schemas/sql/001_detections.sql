@@ -1,7 +1,7 @@
 -- 001_detections: one row per detection id, the durable record of every result.
 -- Idempotent (re-running it changes nothing); the migration runner applies it inside a
 -- transaction and records it in schema_migrations, which it owns.
--- Writers upsert by id (INSERT ... ON CONFLICT (id)), so a replayed Kafka message is harmless.
+-- Writers upsert (004_tenant_identity.sql makes the key (tenant, id)), so a replayed Kafka message is harmless.
 -- `result` holds the msgpack DetectionResult (schemas/msgpack/detection_result.md) exactly as
 -- it was published; the other columns are its queryable projection.
 

@@ -154,6 +154,9 @@ static int load_process(detector_config_t *cfg, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_config_int("DETECTOR_MAX_CRASHES", 3, 1, 100, &cfg->max_crashes, err, errlen);
     if (rc == 0)
+        rc = vc_config_int("DETECTOR_PERMANENT_ATTEMPTS", 3, 1, 100, &cfg->permanent_attempts,
+                           err, errlen);
+    if (rc == 0)
         rc = vc_config_duration_ms("DETECTOR_DRAIN_TIMEOUT", 30000, 1000, 3600000,
                                    &cfg->drain_timeout_ms, err, errlen);
     if (rc == 0)

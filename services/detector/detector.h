@@ -60,6 +60,9 @@ typedef struct {
     long long http_port;     /* DETECTOR_HTTP_PORT=0: /health + /metrics off */
     long long deadline_ms;   /* DETECTION_DEADLINE=60s: longer analyses fail */
     long long max_crashes;   /* DETECTOR_MAX_CRASHES=3: then the message is dead-lettered */
+    long long permanent_attempts; /* DETECTOR_PERMANENT_ATTEMPTS=3: writes of a result that a
+                                     store or the results topic refuses for good, then it is
+                                     dead-lettered (PostgreSQL, Kafka) or skipped (Redis) */
     long long drain_timeout_ms; /* DETECTOR_DRAIN_TIMEOUT=30s: SIGTERM to SIGKILL of workers */
     long long warn_percent;  /* RESOURCE_WARN_PERCENT=80 */
     /* Test hooks, refused unless DETECTOR_TEST_HOOKS=1 (see docs/operations.md). */
@@ -96,6 +99,8 @@ typedef struct {
     vc_histogram_t *m_latency;
     vc_counter_t *m_crash_dlq, *m_deadline;
     vc_counter_t *m_batches; /* result batches written; rows = completed + failed */
+    vc_counter_t *m_refused; /* result writes refused for good, by PostgreSQL, Redis or Kafka */
+    vc_counter_t *m_replays; /* results that lost to an earlier final result (replays) */
     vc_breaker_t *pg_breaker, *redis_breaker; /* around the result writes (job.c) */
     int joined;     /* main thread: the group has assigned us (possibly nothing) */
     int partitions; /* main thread: partitions currently assigned */
@@ -124,6 +129,7 @@ typedef struct {
     atomic_int failed; /* some effect of the message did not become durable */
     int committable; /* 1 when the message's effect is durable (result stored or dead-lettered) */
     uint64_t generation; /* d->generation when it was dispatched */
+    int delivery_attempt; /* deliveries of this message that began analysis, this one included */
     char crash_reason[160]; /* set: the message interrupted workers too often; not analysed */
 } job_t;
 
@@ -159,16 +165,18 @@ int detector_guard_enter(detector_t *d, const rd_kafka_message_t *m, detector_gu
  * crashing workers is then dead-lettered again at once if the group redelivers it (its offset
  * commit can be lost in a rebalance), instead of crashing max_crashes more workers. */
 void detector_guard_leave(detector_t *d, detector_guard_t *g, int keep);
-/* Pool thread: records `processing` for blob's id in Redis unless a final result is there.
- * Best effort: failures are logged, never retried. */
-void detector_mark_processing(detector_t *d, const char *id, const uint8_t *blob, size_t len);
+/* Pool thread: records `processing` for the detection (tenant, id) in Redis unless a final
+ * result is there. Best effort: failures are logged, never retried. */
+void detector_mark_processing(detector_t *d, const char *tenant, const char *id,
+                              const uint8_t *blob, size_t len);
 /* Gate set-up and tear-down (main thread). */
 int detector_gate_init(detector_t *d);
 void detector_gate_destroy(detector_t *d);
 
-/* Sends job's message to the dead-letter topic with its reason (retried until acknowledged or
- * stopping). Any thread. Returns 0 or VC_ECLOSED. */
-int detector_send_dlq(job_t *job, const char *stage, const char *reason);
+/* Sends job's message to the dead-letter topic unchanged, with its own headers plus the stage,
+ * reason, attempts made at that stage, time, source position and delivery attempt (dlq.c;
+ * retried until acknowledged or stopping). Any thread. Returns 0 or VC_ECLOSED. */
+int detector_send_dlq(job_t *job, const char *stage, const char *reason, int attempts);
 
 /* Drops one reference to job (ok = 0: that part's effect is not durable). The last reference
  * sets committable and posts the job to d->done. */

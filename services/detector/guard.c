@@ -33,7 +33,7 @@ static const char BEGIN_LUA[] =
     "redis.call('EXPIRE', KEYS[1], ARGV[1])\n"
     "return n\n";
 
-/* KEYS[1] vc:result:{id}; ARGV[1] the processing DetectionResult; ARGV[2] TTL for a new key.
+/* KEYS[1] vc:result:{tenant}/{id}; ARGV[1] the processing DetectionResult; ARGV[2] TTL for a new key.
  * Never downgrades a final result: a redelivered message whose result is already stored
  * leaves it alone. Returns 1 when written, 0 when a final (or unreadable) value is there. */
 static const char PROCESSING_LUA[] =
@@ -167,10 +167,14 @@ void detector_guard_leave(detector_t *d, detector_guard_t *g, int keep)
     gate_release(d, g->exclusive);
 }
 
-void detector_mark_processing(detector_t *d, const char *id, const uint8_t *blob, size_t len)
+void detector_mark_processing(detector_t *d, const char *tenant, const char *id,
+                              const uint8_t *blob, size_t len)
 {
-    char key[128], ttl[24], err[256];
-    snprintf(key, sizeof(key), "%s%s", VC_RESULTS_KEY_PREFIX, id);
+    char key[sizeof(VC_RESULTS_KEY_PREFIX) + VC_RESULTS_REF_MAX], ttl[24], err[256];
+    size_t pl = sizeof(VC_RESULTS_KEY_PREFIX) - 1;
+    memcpy(key, VC_RESULTS_KEY_PREFIX, pl);
+    if (vc_results_ref(tenant, id, key + pl, sizeof(key) - pl) != 0)
+        return;
     snprintf(ttl, sizeof(ttl), "%lld", d->cfg.result_ttl_s);
     const char *argv[] = {"EVAL", PROCESSING_LUA, "1", key, (const char *)blob, ttl};
     size_t lens[] = {4, sizeof(PROCESSING_LUA) - 1, 1, strlen(key), len, strlen(ttl)};

@@ -30,38 +30,6 @@ void detector_backoff(int attempt)
     nanosleep(&ts, NULL);
 }
 
-int detector_send_dlq(job_t *job, const char *stage, const char *reason)
-{
-    detector_t *d = job->d;
-    const rd_kafka_message_t *m = job->msg;
-    char part[16], off[24], errbuf[256];
-    snprintf(part, sizeof(part), "%d", (int)m->partition);
-    snprintf(off, sizeof(off), "%lld", (long long)m->offset);
-    const char *topic = rd_kafka_topic_name(m->rkt);
-    vc_mq_header_t hdrs[] = {
-        {"error.stage", stage, strlen(stage)},
-        {"error.reason", reason, strlen(reason)},
-        {"source.topic", topic, strlen(topic)},
-        {"source.partition", part, strlen(part)},
-        {"source.offset", off, strlen(off)},
-        {"detector.instance", d->cfg.instance_id, strlen(d->cfg.instance_id)},
-    };
-    for (int attempt = 0; !detector_stopping; attempt++) {
-        int rc = vc_producer_send(d->producer, d->cfg.kafka.topic_dlq, m->key, m->key_len,
-                                  m->payload, m->len, hdrs, sizeof(hdrs) / sizeof(hdrs[0]),
-                                  errbuf, sizeof(errbuf));
-        if (rc == 0) {
-            vc_counter_add(d->m_dlq, 1);
-            VC_WARN("job.dead_letter", "partition=%d offset=%lld stage=%s reason=\"%s\"",
-                    (int)m->partition, (long long)m->offset, stage, reason);
-            return 0;
-        }
-        VC_ERROR("job.dlq_failed", "error=\"%s\" attempt=%d", errbuf, attempt);
-        detector_backoff(attempt);
-    }
-    return VC_ECLOSED;
-}
-
 static void result_init(detector_t *d, const vc_request_t *req, vc_result_t *res)
 {
     memset(res, 0, sizeof(*res));
@@ -84,7 +52,7 @@ static void mark_processing(detector_t *d, const vc_result_t *res)
     size_t len = 0;
     if (vc_wire_result_encode(&p, &blob, &len) != 0)
         return;
-    detector_mark_processing(d, p.id, blob, len);
+    detector_mark_processing(d, p.tenant, p.id, blob, len);
     free(blob);
 }
 
@@ -125,7 +93,7 @@ static int process_batch(job_t *job)
     vc_wire_batch_t *b = NULL;
     int rc = vc_wire_batch_open(job->msg->payload, job->msg->len, &b, err, sizeof(err));
     if (rc != 0)
-        return detector_send_dlq(job, "decode", err);
+        return detector_send_dlq(job, "decode", err, 1);
     size_t n = vc_wire_batch_count(b), nbad = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         vc_request_t req;
@@ -142,7 +110,7 @@ static int process_batch(job_t *job)
     }
     vc_wire_batch_close(b);
     if (rc == 0 && nbad > 0)
-        rc = detector_send_dlq(job, "decode", bad);
+        rc = detector_send_dlq(job, "decode", bad, 1);
     return rc;
 }
 
@@ -155,7 +123,7 @@ static int process(job_t *job)
     int rc = vc_wire_request_decode(job->msg->payload, job->msg->len, &req, errbuf,
                                     sizeof(errbuf));
     if (rc != 0)
-        return detector_send_dlq(job, "decode", errbuf);
+        return detector_send_dlq(job, "decode", errbuf, 1);
     return process_request(job, &req, "");
 }
 
@@ -169,7 +137,7 @@ static int process_crashed(job_t *job, long long prior)
     vc_counter_add(job->d->m_crash_dlq, 1);
     int rc = process(job);
     if (rc == 0)
-        rc = detector_send_dlq(job, "crash", job->crash_reason);
+        rc = detector_send_dlq(job, "crash", job->crash_reason, (int)prior);
     return rc;
 }
 
@@ -181,6 +149,7 @@ void detector_job_run(void *arg)
     detector_guard_t g;
     int rc = detector_guard_enter(d, job->msg, &g);
     if (rc == 0) {
+        job->delivery_attempt = (int)g.prior + 1;
         int crashed = g.prior >= d->cfg.max_crashes;
         rc = crashed ? process_crashed(job, g.prior) : process(job);
         detector_guard_leave(d, &g, crashed); /* a failed dead-lettering is retried the same way */

@@ -66,6 +66,10 @@ static json_t *snapshot(detector_t *d)
                             json_integer((json_int_t)detector_sink_pending(d->sink)));
         json_object_set_new(o, "result_batches",
                             json_integer((json_int_t)vc_counter_value(d->m_batches)));
+        json_object_set_new(o, "result_writes_refused",
+                            json_integer((json_int_t)vc_counter_value(d->m_refused)));
+        json_object_set_new(o, "result_replays",
+                            json_integer((json_int_t)vc_counter_value(d->m_replays)));
         add_lag(d, o);
     }
     return o;

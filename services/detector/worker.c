@@ -50,7 +50,13 @@ static int init_metrics(detector_t *d)
                                        "Detections failed for exceeding DETECTION_DEADLINE.");
     d->m_batches = vc_metrics_counter(d->metrics, "vc_result_batches_total",
                                       "Result batches written (one PostgreSQL transaction each).");
-    if (!d->m_batches || !d->m_consumed || !d->m_completed || !d->m_failed || !d->m_dlq ||
+    d->m_refused = vc_metrics_counter(d->metrics, "vc_result_writes_refused_total",
+                                      "Result writes a store or the results topic refused for "
+                                      "good (constraint, permission, size).");
+    d->m_replays = vc_metrics_counter(d->metrics, "vc_result_replays_total",
+                                      "Results that lost to an earlier final result of the "
+                                      "same detection (redeliveries).");
+    if (!d->m_refused || !d->m_replays || !d->m_batches || !d->m_consumed || !d->m_completed || !d->m_failed || !d->m_dlq ||
         !d->m_store_retries || !d->m_latency || !d->m_crash_dlq || !d->m_deadline)
         return VC_ENOMEM;
     d->analysing_since = calloc((size_t)d->cfg.threads, sizeof(*d->analysing_since));

@@ -67,8 +67,8 @@ static int feedback(struct mg_connection *conn, gateway_t *gw, const char *id,
     int64_t fid = 0;
     rc = parse(conn, root, &verdict, &note);
     if (rc == 0) {
-        int lrc = longpoll_load(gw, id, &res, err, sizeof(err));
-        if (lrc == VC_ENOTFOUND || (lrc == 0 && strcmp(res.tenant, tenant) != 0))
+        int lrc = longpoll_load(gw, tenant, id, &res, err, sizeof(err));
+        if (lrc == VC_ENOTFOUND)
             rc = gateway_send_error(conn, 404, "not_found", "", "no such detection");
         else if (lrc != 0 || record(gw, id, tenant, verdict, note, &fid, err, sizeof(err)) != 0)
             rc = gateway_send_error(conn, 503, "store_unavailable", "Retry-After: 1\r\n",

@@ -12,14 +12,16 @@
  * when present but not an integer in 0..LONGPOLL_MAX_S. */
 int longpoll_param(const struct mg_request_info *ri, int *seconds);
 
-/* Loads the newest state of id (Redis, else PostgreSQL). Returns 0, VC_ENOTFOUND or a store
- * error. */
-int longpoll_load(gateway_t *gw, const char *id, vc_result_t *res, char *err, size_t errlen);
+/* Loads the newest state of the detection (tenant, id) (Redis, else PostgreSQL). Returns 0,
+ * VC_ENOTFOUND or a store error. Every lookup is keyed by both parts: what another tenant did
+ * with the same id can change neither the answer nor the work done to find it. */
+int longpoll_load(gateway_t *gw, const char *tenant, const char *id, vc_result_t *res,
+                  char *err, size_t errlen);
 
 /* Waits, with `wt` registered before the detection could finish, until the detection is final
  * or the deadline passes; fills *res with the last state seen. Returns 0 when final, 1 when
  * still pending at the deadline, or a load error. */
-int longpoll_wait(gateway_t *gw, void *wt, const char *id, int64_t deadline_ms,
-                  vc_result_t *res);
+int longpoll_wait(gateway_t *gw, void *wt, const char *tenant, const char *id,
+                  int64_t deadline_ms, vc_result_t *res);
 
 #endif

@@ -91,7 +91,9 @@ static int start_breaker(gateway_t *gw)
     o.name = "redis-results";
     o.failure_threshold = 3;
     o.open_ms = gw->cfg.redis_breaker_ms;
-    return vc_breaker_new(&o, &gw->redis_breaker);
+    int rc = vc_breaker_new(&o, &gw->redis_breaker);
+    o.name = "postgres-claims";
+    return rc != 0 ? rc : vc_breaker_new(&o, &gw->pg_breaker);
 }
 
 static int start_access(gateway_t *gw, char *err, size_t errlen)
@@ -212,6 +214,7 @@ static void stop(gateway_t *gw)
     vc_apikeys_free(gw->apikeys);
     vc_ratelimit_free(gw->ratelimit);
     vc_breaker_free(gw->redis_breaker);
+    vc_breaker_free(gw->pg_breaker);
     vc_pg_pool_free(gw->pg);
     vc_redis_pool_free(gw->redis);
     vc_sem_free(gw->inflight);

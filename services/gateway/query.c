@@ -13,15 +13,15 @@
 #include "vc/wire_json.h"
 #include "waiters.h"
 
-static int load(gateway_t *gw, const char *id, int wait_s, vc_result_t *res, char *err,
-                size_t errlen)
+static int load(gateway_t *gw, const char *tenant, const char *id, int wait_s, vc_result_t *res,
+                char *err, size_t errlen)
 {
     if (wait_s == 0)
-        return longpoll_load(gw, id, res, err, errlen);
-    waiter_t *wt = waiters_add(gw->waiters, id);
+        return longpoll_load(gw, tenant, id, res, err, errlen);
+    waiter_t *wt = waiters_add(gw->waiters, tenant, id);
     if (wt == NULL)
-        return longpoll_load(gw, id, res, err, errlen);
-    int rc = longpoll_wait(gw, wt, id, vc_clock_mono_ms() + (int64_t)wait_s * 1000, res);
+        return longpoll_load(gw, tenant, id, res, err, errlen);
+    int rc = longpoll_wait(gw, wt, tenant, id, vc_clock_mono_ms() + (int64_t)wait_s * 1000, res);
     waiters_remove(gw->waiters, wt);
     return rc == 1 ? 0 : rc; /* still pending at the deadline: answer with the state */
 }
@@ -60,9 +60,9 @@ static int get_detection(struct mg_connection *conn, gateway_t *gw, const char *
         return gateway_send_error(conn, 404, "not_found", "", "no such detection");
     vc_result_t res;
     char err[512] = "";
-    int rc = load(gw, id, wait_s, &res, err, sizeof(err));
-    /* Another tenant's detection is indistinguishable from a missing one. */
-    if (rc == VC_ENOTFOUND || (rc == 0 && strcmp(res.tenant, tenant) != 0))
+    int rc = load(gw, tenant, id, wait_s, &res, err, sizeof(err));
+    /* Only this tenant's detections are looked up: another tenant's id is simply not there. */
+    if (rc == VC_ENOTFOUND)
         return gateway_send_error(conn, 404, "not_found", "", "no such detection");
     if (rc != 0) {
         VC_WARN("query.store_unavailable", "id=%s error=\"%s\"", id, err);

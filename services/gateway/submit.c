@@ -138,6 +138,7 @@ static void body_item(gateway_t *gw, const body_t *b, int batch, size_t i,
 static int reply_single(struct mg_connection *conn, gateway_t *gw, intake_item_t *it,
                         waiter_t *wt, int wait_s)
 {
+    const vc_request_t *req = &it->jr.req;
     if (it->status != 202) {
         json_t *o = intake_item_json(it);
         int rc = gateway_send_json(conn, it->status, it->status == 503 ? RETRY_AFTER : "", o);
@@ -147,7 +148,7 @@ static int reply_single(struct mg_connection *conn, gateway_t *gw, intake_item_t
     if (wt != NULL) {
         vc_result_t res;
         int64_t deadline = vc_clock_mono_ms() + (int64_t)wait_s * 1000;
-        if (longpoll_wait(gw, wt, it->jr.req.id, deadline, &res) == 0) {
+        if (longpoll_wait(gw, wt, req->tenant, req->id, deadline, &res) == 0) {
             json_t *o = vc_json_result(&res);
             int rc = gateway_send_json(conn, 200, "", o);
             json_decref(o);
@@ -155,7 +156,7 @@ static int reply_single(struct mg_connection *conn, gateway_t *gw, intake_item_t
         }
     }
     char hdr[160];
-    snprintf(hdr, sizeof(hdr), "Location: /v1/detections/%s\r\n", it->jr.req.id);
+    snprintf(hdr, sizeof(hdr), "Location: /v1/detections/%s\r\n", req->id);
     json_t *o = intake_item_json(it);
     int rc = gateway_send_json(conn, 202, hdr, o);
     json_decref(o);
@@ -172,8 +173,9 @@ static int submit_single(struct mg_connection *conn, gateway_t *gw, const body_t
     intake_item_t it;
     body_item(gw, b, 0, 0, ctx, &it);
     /* Registered before publishing, so a result that arrives at once is not missed. */
-    waiter_t *wt = (wait_s > 0 && it.status == 202) ? waiters_add(gw->waiters, it.jr.req.id)
-                                                     : NULL;
+    waiter_t *wt = (wait_s > 0 && it.status == 202)
+                       ? waiters_add(gw->waiters, it.jr.req.tenant, it.jr.req.id)
+                       : NULL;
     intake_submit(gw, &it, 1);
     int rc = reply_single(conn, gw, &it, wt, wait_s);
     if (wt != NULL)

@@ -17,7 +17,7 @@
 #define BUCKETS 1024
 
 struct waiter {
-    char id[VC_ID_MAX + 1];
+    char id[VC_RESULTS_REF_MAX + 1]; /* the detection's reference "tenant/id" */
     int woken;
     pthread_cond_t cv;
     waiter_t *next;
@@ -62,15 +62,15 @@ static void wake_all(waiters_t *w)
     pthread_mutex_unlock(&w->mu);
 }
 
-/* Handles one pushed reply: ["message", channel, id]. */
+/* Handles one pushed reply: ["message", channel, "tenant/id"]. */
 static void on_reply(waiters_t *w, redisReply *r)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
         r->element[2]->type != REDIS_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0)
         return;
-    char id[VC_ID_MAX + 1];
+    char id[VC_RESULTS_REF_MAX + 1];
     size_t n = r->element[2]->len;
-    if (n == 0 || n > VC_ID_MAX)
+    if (n == 0 || n > VC_RESULTS_REF_MAX)
         return;
     memcpy(id, r->element[2]->str, n);
     id[n] = '\0';
@@ -170,20 +170,19 @@ void waiters_stop(waiters_t *w)
     free(w);
 }
 
-waiter_t *waiters_add(waiters_t *w, const char *id)
+waiter_t *waiters_add(waiters_t *w, const char *tenant, const char *id)
 {
     waiter_t *wt = calloc(1, sizeof(*wt));
-    if (wt == NULL || strlen(id) > VC_ID_MAX) {
+    if (wt == NULL || vc_results_ref(tenant, id, wt->id, sizeof(wt->id)) != 0) {
         free(wt);
         return NULL;
     }
-    memcpy(wt->id, id, strlen(id) + 1);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&wt->cv, &ca);
     pthread_condattr_destroy(&ca);
-    size_t b = bucket_of(id);
+    size_t b = bucket_of(wt->id);
     pthread_mutex_lock(&w->mu);
     wt->next = w->buckets[b];
     w->buckets[b] = wt;

@@ -2,7 +2,7 @@
 #define VC_GATEWAY_WAITERS_H
 /* Long-poll support: requests waiting for a detection to finish register here; ONE Redis
  * subscriber thread per gateway process listens on `vc:results` and wakes the waiters of
- * each announced id (never one subscription per request). When the subscription breaks,
+ * each announced detection ("tenant/id") (never one subscription per request). When the subscription breaks,
  * every waiter is woken to re-check the store, so a lost notice costs a read, not a hang. */
 #include <stdint.h>
 
@@ -19,8 +19,9 @@ void waiters_close(waiters_t *w);
 /* Stops the thread, wakes every waiter, frees. Waiters must all have been removed. */
 void waiters_stop(waiters_t *w);
 
-/* Registers interest in id (call before the work that will announce it). NULL on ENOMEM. */
-waiter_t *waiters_add(waiters_t *w, const char *id);
+/* Registers interest in the detection (tenant, id) (call before the work that will announce
+ * it). NULL on ENOMEM or an invalid tenant or id. */
+waiter_t *waiters_add(waiters_t *w, const char *tenant, const char *id);
 /* Blocks until the id is announced, a resubscribe wakes everyone, or deadline_ms (monotonic
  * ms) passes. Returns 1 when woken by a notice or resubscription, 0 on timeout. */
 int waiters_wait(waiters_t *w, waiter_t *wt, int64_t deadline_ms);

@@ -284,14 +284,15 @@ vcf_load_stop() {
 # vcf_fetch_state: PostgreSQL rows and Redis results of this run's ids into pg.tsv and
 # redis.tsv. Fails when a store does not answer.
 vcf_fetch_state() {
-	# created_at: when the row was first inserted, i.e. when the result became durable
-	# (PostgreSQL's clock; the same machine's as the load's).
-	vcf_psql "SELECT id, status, (extract(epoch FROM created_at) * 1000)::bigint,
-		(reason IS NOT NULL)::int, (updated_at > created_at)::int, coalesce(detector, '-')
-		FROM detections WHERE id LIKE '${VCF_PREFIX}%'" >"$VCF_TMP/pg.tsv.new" || return 1
+	# Rows a detector wrote (attempts > 0; the gateway's idempotency claims have none).
+	# completed_at: when the result was made, just before it became durable (the detector's
+	# clock; the same machine's as the load's). replayed: written more than once.
+	vcf_psql "SELECT id, status, (extract(epoch FROM coalesce(completed_at, created_at)) * 1000)::bigint,
+		(reason IS NOT NULL)::int, (attempts > 1)::int, coalesce(detector, '-')
+		FROM detections WHERE id LIKE '${VCF_PREFIX}%' AND attempts > 0" >"$VCF_TMP/pg.tsv.new" || return 1
 	mv -f "$VCF_TMP/pg.tsv.new" "$VCF_TMP/pg.tsv"
 	# Every id the load sent (acknowledged or not): its result's status in Redis, '-' if none.
-	awk -F'\t' '!/^#/ && $9 > 0 {print "vc:result:" $2}' "$VCF_TMP/ids.tsv" >"$VCF_TMP/keys"
+	awk -F'\t' -v t="faults-$VCF_NAME" '!/^#/ && $9 > 0 {print "vc:result:" t "/" $2}' "$VCF_TMP/ids.tsv" >"$VCF_TMP/keys"
 	: >"$VCF_TMP/redis.status"
 	if [[ -s $VCF_TMP/keys ]]; then
 		xargs -n 200 redis-cli -h 127.0.0.1 -p "$VCF_REDIS_PORT" --raw --eval \
@@ -301,7 +302,7 @@ vcf_fetch_state() {
 		vc__err "redis: $(wc -l <"$VCF_TMP/keys") keys asked, $(wc -l <"$VCF_TMP/redis.status") answers"
 		return 1
 	fi
-	paste "$VCF_TMP/keys" "$VCF_TMP/redis.status" | sed 's/^vc:result://' >"$VCF_TMP/redis.tsv"
+	paste "$VCF_TMP/keys" "$VCF_TMP/redis.status" | sed 's|^vc:result:[^/]*/||' >"$VCF_TMP/redis.tsv"
 }
 
 # vcf_audit_kv: runs audit.awk over the fetched state; key=value lines on stdout.

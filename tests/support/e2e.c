@@ -266,7 +266,7 @@ void vc_e2e_check_redis(vc_e2e_t *e)
     for (int i = 0; i < e->n_requests; i++) {
         if (!e->accepted[i])
             continue;
-        redisReply *r = redisCommand(c, "EXISTS vc:result:%s%d", e->id_prefix, i);
+        redisReply *r = redisCommand(c, "EXISTS vc:result:%s/%s%d", e->tenant, e->id_prefix, i);
         ASSERT(r != NULL && r->type == REDIS_REPLY_INTEGER);
         present += (int)r->integer;
         freeReplyObject(r);

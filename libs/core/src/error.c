@@ -21,6 +21,7 @@ const char *vc_strerror(int err)
     case VC_EFORMAT: return "unsupported format";
     case VC_EBUSY: return "busy";
     case VC_EEXIST: return "already exists";
+    case VC_EPERM: return "refused permanently";
     default: return "unknown error";
     }
 }

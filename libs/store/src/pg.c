@@ -137,3 +137,21 @@ void vc_pg_pool_stats(vc_pg_pool_t *pp, vc_pool_stats_t *out)
 {
     vc_pool_stats(pp->pool, out);
 }
+
+int vc_pg_error_kind(const PGresult *r)
+{
+    const char *state = r != NULL ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (state == NULL || strlen(state) != 5)
+        return VC_EIO; /* no server verdict (connection lost, client-side failure) */
+    /* Classes whose errors a retry of the same statement cannot cure: data exceptions (22),
+     * constraint violations (23), syntax and access rules, permissions included (42),
+     * program limits such as an oversized row (54), cardinality (21), unsupported features
+     * (0A), invalid transaction initiation/authorisation (0B, 28). Everything else
+     * (connection 08, serialisation 40, resources 53, lock 55, shutdown 57, system 58, XX)
+     * is worth retrying. */
+    static const char *const permanent[] = {"22", "23", "42", "54", "21", "0A", "0B", "28"};
+    for (size_t i = 0; i < sizeof(permanent) / sizeof(permanent[0]); i++)
+        if (strncmp(state, permanent[i], 2) == 0)
+            return VC_EPERM;
+    return VC_EIO;
+}

@@ -6,12 +6,47 @@
 #include "vc/id.h"
 #include "vc/results.h"
 
-#define KEY_MAX (sizeof(VC_RESULTS_KEY_PREFIX) + VC_ID_MAX)
+#define KEY_MAX (sizeof(VC_RESULTS_KEY_PREFIX) + VC_RESULTS_REF_MAX)
 
-static int make_key(const char *id, char *key, size_t cap)
+int vc_results_ref(const char *tenant, const char *id, char *out, size_t cap)
 {
-    int n = snprintf(key, cap, "%s%s", VC_RESULTS_KEY_PREFIX, id);
-    return (n < 0 || (size_t)n >= cap) ? VC_EINVAL : 0;
+    size_t tl = strlen(tenant), il = strlen(id);
+    if (!vc_id_valid(tenant, tl) || !vc_id_valid(id, il) || tl + 1 + il + 1 > cap)
+        return VC_EINVAL;
+    memcpy(out, tenant, tl);
+    out[tl] = '/';
+    memcpy(out + tl + 1, id, il + 1);
+    return 0;
+}
+
+/* Writes "vc:result:{tenant}/{id}" into key. */
+static int make_key(const char *tenant, const char *id, char *key, size_t cap)
+{
+    const size_t pl = sizeof(VC_RESULTS_KEY_PREFIX) - 1;
+    if (cap <= pl)
+        return VC_EINVAL;
+    memcpy(key, VC_RESULTS_KEY_PREFIX, pl);
+    return vc_results_ref(tenant, id, key + pl, cap - pl);
+}
+
+static const char *key_ref(const char *key)
+{
+    return key + sizeof(VC_RESULTS_KEY_PREFIX) - 1;
+}
+
+/* A command Redis refused: VC_EPERM when the same command can never pass (permissions,
+ * authentication, an oversized value), VC_EIO otherwise (out of memory, loading, busy,
+ * read-only replica, too many clients: all worth a retry). */
+static int reply_error(const redisReply *r, const char *what, char *err, size_t errlen)
+{
+    static const char *const permanent[] = {"NOPERM", "NOAUTH", "WRONGPASS",
+                                            "ERR Protocol error",
+                                            "ERR string exceeds maximum allowed size"};
+    int kind = VC_EIO;
+    for (size_t i = 0; i < sizeof(permanent) / sizeof(permanent[0]); i++)
+        if (strncmp(r->str, permanent[i], strlen(permanent[i])) == 0)
+            kind = VC_EPERM;
+    return vc_err(err, errlen, kind, "redis %s: %s", what, r->str);
 }
 
 /* Reads one pipelined reply; a NULL reply means the connection is broken. */
@@ -24,12 +59,13 @@ static int take_reply(redisContext *c, redisReply **r, char *err, size_t errlen)
     return 0;
 }
 
-int vc_results_put(vc_redis_pool_t *pool, const char *id, const uint8_t *buf, size_t len,
-                   long long ttl_s, int only_if_absent, int publish, char *err, size_t errlen)
+int vc_results_put(vc_redis_pool_t *pool, const char *tenant, const char *id, const uint8_t *buf,
+                   size_t len, long long ttl_s, int only_if_absent, int publish, char *err,
+                   size_t errlen)
 {
     char key[KEY_MAX], ttl[24];
-    if (make_key(id, key, sizeof(key)) != 0)
-        return vc_err(err, errlen, VC_EINVAL, "detection id too long");
+    if (make_key(tenant, id, key, sizeof(key)) != 0)
+        return vc_err(err, errlen, VC_EINVAL, "invalid tenant or detection id");
     snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
     const char *argv[] = {"SET", key, (const char *)buf, "EX", ttl, "NX"};
     size_t argvlen[] = {3, strlen(key), len, 2, strlen(ttl), 2};
@@ -40,18 +76,18 @@ int vc_results_put(vc_redis_pool_t *pool, const char *id, const uint8_t *buf, si
     /* SET and PUBLISH share one round trip (pipelined). */
     redisAppendCommandArgv(c, only_if_absent ? 6 : 5, argv, argvlen);
     if (publish)
-        redisAppendCommand(c, "PUBLISH %s %s", VC_RESULTS_CHANNEL, id);
+        redisAppendCommand(c, "PUBLISH %s %s", VC_RESULTS_CHANNEL, key_ref(key));
     redisReply *set = NULL, *pub = NULL;
     rc = take_reply(c, &set, err, errlen);
     if (rc == 0 && publish)
         rc = take_reply(c, &pub, err, errlen);
     vc_redis_release(pool, c, rc != 0);
     if (rc == 0 && set->type == REDIS_REPLY_ERROR)
-        rc = vc_err(err, errlen, VC_EIO, "redis SET: %s", set->str);
+        rc = reply_error(set, "SET", err, errlen);
     else if (rc == 0 && set->type == REDIS_REPLY_NIL)
         rc = VC_EEXIST; /* NX refused: the key exists */
     else if (rc == 0 && pub != NULL && pub->type == REDIS_REPLY_ERROR)
-        rc = vc_err(err, errlen, VC_EIO, "redis PUBLISH: %s", pub->str);
+        rc = reply_error(pub, "PUBLISH", err, errlen);
     if (set != NULL)
         freeReplyObject(set);
     if (pub != NULL)
@@ -63,9 +99,9 @@ int vc_results_put(vc_redis_pool_t *pool, const char *id, const uint8_t *buf, si
 static int check_pair(redisReply *set, redisReply *pub, char *err, size_t errlen)
 {
     if (set->type == REDIS_REPLY_ERROR)
-        return vc_err(err, errlen, VC_EIO, "redis SET: %s", set->str);
+        return reply_error(set, "SET", err, errlen);
     if (pub->type == REDIS_REPLY_ERROR)
-        return vc_err(err, errlen, VC_EIO, "redis PUBLISH: %s", pub->str);
+        return reply_error(pub, "PUBLISH", err, errlen);
     return 0;
 }
 
@@ -75,18 +111,18 @@ int vc_results_put_many(vc_redis_pool_t *pool, const vc_results_item_t *items, s
     char key[KEY_MAX], ttl[24];
     snprintf(ttl, sizeof(ttl), "%lld", ttl_s);
     for (size_t i = 0; i < n; i++)
-        if (make_key(items[i].id, key, sizeof(key)) != 0)
-            return vc_err(err, errlen, VC_EINVAL, "detection id too long");
+        if (make_key(items[i].tenant, items[i].id, key, sizeof(key)) != 0)
+            return vc_err(err, errlen, VC_EINVAL, "invalid tenant or detection id");
     redisContext *c = NULL;
     int rc = vc_redis_acquire(pool, &c, err, errlen);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < n; i++) {
-        make_key(items[i].id, key, sizeof(key));
+        make_key(items[i].tenant, items[i].id, key, sizeof(key));
         const char *argv[] = {"SET", key, (const char *)items[i].buf, "EX", ttl};
         size_t argvlen[] = {3, strlen(key), items[i].len, 2, strlen(ttl)};
         redisAppendCommandArgv(c, 5, argv, argvlen);
-        redisAppendCommand(c, "PUBLISH %s %s", VC_RESULTS_CHANNEL, items[i].id);
+        redisAppendCommand(c, "PUBLISH %s %s", VC_RESULTS_CHANNEL, key_ref(key));
     }
     /* Every reply is read, even after an error, so the connection stays in step. */
     int broken = 0;
@@ -110,11 +146,11 @@ int vc_results_put_many(vc_redis_pool_t *pool, const vc_results_item_t *items, s
     return rc;
 }
 
-int vc_results_get(vc_redis_pool_t *pool, const char *id, uint8_t **buf, size_t *len, char *err,
-                   size_t errlen)
+int vc_results_get(vc_redis_pool_t *pool, const char *tenant, const char *id, uint8_t **buf,
+                   size_t *len, char *err, size_t errlen)
 {
     char key[KEY_MAX];
-    if (make_key(id, key, sizeof(key)) != 0)
+    if (make_key(tenant, id, key, sizeof(key)) != 0)
         return VC_ENOTFOUND;
     const char *argv[] = {"GET", key};
     redisReply *r = NULL;
@@ -137,10 +173,11 @@ int vc_results_get(vc_redis_pool_t *pool, const char *id, uint8_t **buf, size_t 
     return 0;
 }
 
-int vc_results_del(vc_redis_pool_t *pool, const char *id, char *err, size_t errlen)
+int vc_results_del(vc_redis_pool_t *pool, const char *tenant, const char *id, char *err,
+                   size_t errlen)
 {
     char key[KEY_MAX];
-    if (make_key(id, key, sizeof(key)) != 0)
+    if (make_key(tenant, id, key, sizeof(key)) != 0)
         return VC_EINVAL;
     const char *argv[] = {"DEL", key};
     redisReply *r = NULL;

@@ -2,7 +2,9 @@
  * documented test hook DETECTOR_TEST_ANALYSIS_DELAY) and DETECTION_DEADLINE=1s, a detection
  * submitted through the gateway is seen `processing` while it runs, then ends `failed` with a
  * reason naming the deadline. The same request produced again (a redelivery) must never turn
- * the final result back into `processing`. */
+ * the final result back into `processing`, nor replace it: the first final result wins, the
+ * replay only counts itself (detections.attempts). */
+#include <libpq-fe.h>
 #include <unistd.h>
 
 #include "detector_test.h"
@@ -72,21 +74,38 @@ int main(void)
     dt_produce(p, &e, "slow", wav, wav_len);
     vc_producer_free(p);
     free(wav);
-    /* Until the redelivered copy's own final result replaces the first one (a new
-     * started_at), every read must still show the final state. */
-    int replaced = 0, reads = 0;
+    /* Until PostgreSQL has counted the redelivered copy's write, every read must show the
+     * first final result, unchanged. */
+    PGconn *c = PQconnectdb(e.pg);
+    ASSERT(PQstatus(c) == CONNECTION_OK);
+    char id[160];
+    snprintf(id, sizeof(id), "%sslow", e.id_prefix);
+    const char *params[] = {e.tenant, id};
+    int replayed = 0, reads = 0;
     time_t deadline = time(NULL) + 30;
-    while (!replaced && time(NULL) < deadline) {
+    while (!replayed && time(NULL) < deadline) {
         const char *s = NULL;
         o = dt_detection(&e, "slow", &s);
         ASSERT_STREQ(s, "failed");
-        replaced = !json_equal(json_object_get(o, "started_at"), first_started);
+        ASSERT(json_equal(json_object_get(o, "started_at"), first_started));
         json_decref(o);
         reads++;
+        PGresult *r = PQexecParams(c, "SELECT attempts FROM detections WHERE tenant = $1"
+                                      " AND id = $2", 2, NULL, params, NULL, NULL, 0);
+        ASSERT(PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1);
+        replayed = atoi(PQgetvalue(r, 0, 0)) >= 2;
+        PQclear(r);
         usleep(50000); /* client-side polling */
     }
-    fprintf(stderr, "deadline: redelivery processed, %d reads never saw a downgrade\n", reads);
-    ASSERT(replaced);
+    PQfinish(c);
+    fprintf(stderr, "deadline: redelivery processed, %d reads saw the first result only\n",
+            reads);
+    ASSERT(replayed);
+    /* Once more after the replay's write: still the first result. */
+    const char *s = NULL;
+    o = dt_detection(&e, "slow", &s);
+    ASSERT(json_equal(json_object_get(o, "started_at"), first_started));
+    json_decref(o);
     json_decref(first_started);
     vc_e2e_stop(&e);
     return 0;

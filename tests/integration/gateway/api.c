@@ -128,6 +128,14 @@ static void idempotency_key(void)
     ASSERT(json_is_true(json_object_get(r2, "duplicate")));
     json_decref(r1);
     json_decref(r2);
+    /* The same id with another payload: 422, the original stands. */
+    size_t cap = strlen(wav_b64) + 256;
+    char *other = malloc(cap);
+    snprintf(other, cap,
+             "{\"detection_id\":\"%s\",\"detection_type\":\"audio\",\"audio_data\":\"%s\","
+             "\"metadata\":{\"call\":\"other\"}}", id, wav_b64);
+    expect_error("/v1/detections", other, 422, "idempotency_key_reused");
+    free(other);
     free(body);
 }
 
@@ -318,8 +326,17 @@ static void trace_context_and_feedback(void)
     ASSERT_EQ(post_json("/v1/detections?wait=20", body, &r), 200);
     vc_test_extra_header = NULL;
     ASSERT(strstr(vc_test_last_headers, "X-Trace-Id: 4bf92f3577b34da6a3ce929d0e0e4736") != NULL);
-    /* TRACE_IN_RESULT */
+    ASSERT_STREQ(json_string_value(json_object_get(r, "trace_id")),
+                 "4bf92f3577b34da6a3ce929d0e0e4736");
+    /* ... and is stored with it: a later GET shows it too. */
     char path[200];
+    snprintf(path, sizeof(path), "/v1/detections/%s",
+             json_string_value(json_object_get(r, "detection_id")));
+    json_t *g = NULL;
+    ASSERT_EQ(get_json(path, &g), 200);
+    ASSERT_STREQ(json_string_value(json_object_get(g, "trace_id")),
+                 "4bf92f3577b34da6a3ce929d0e0e4736");
+    json_decref(g);
     snprintf(path, sizeof(path), "/v1/detections/%s/feedback",
              json_string_value(json_object_get(r, "detection_id")));
     json_decref(r);

@@ -41,7 +41,7 @@ int main(void)
     char id[64];
     snprintf(id, sizeof(id), "pool-%d", (int)getpid());
     for (int i = 0; i < POOL * 2; i++) {
-        int rc = vc_results_put(pool, id, (const uint8_t *)"v", 1, 30, 0, 0, err, sizeof(err));
+        int rc = vc_results_put(pool, "t", id, (const uint8_t *)"v", 1, 30, 0, 0, err, sizeof(err));
         if (rc != 0)
             VC_TEST_FAIL("put %d after the connections were dropped: %s", i, err);
     }

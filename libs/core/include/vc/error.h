@@ -19,7 +19,9 @@ enum {
     VC_EUNAVAIL = -11, /* dependency unavailable */
     VC_EFORMAT = -12,  /* unsupported or undecodable format */
     VC_EBUSY = -13,    /* resource busy (try again) */
-    VC_EEXIST = -14    /* item already exists */
+    VC_EEXIST = -14,   /* item already exists */
+    VC_EPERM = -15     /* refused for good: the same request can never succeed (a constraint,
+                          a size limit, an authorisation), so retrying it is pointless */
 };
 
 /* Returns a static, human-readable name for a VC_E* code. Never NULL. */

@@ -41,8 +41,10 @@ void vc_producer_free(vc_producer_t *p);
 
 /* Produces one message and blocks until the cluster has acknowledged it (all in-sync
  * replicas) or it definitively failed. Thread-safe.
- * Returns 0 once acknowledged; VC_ETOOBIG (over message.max.bytes); VC_EUNAVAIL (queue full,
- * cluster unreachable, delivery timeout); VC_EIO for other failures. err says why. */
+ * Returns 0 once acknowledged; VC_ETOOBIG (over message.max.bytes, the client's or the
+ * broker's); VC_EPERM (refused for good: not authorised, invalid or corrupt record, policy);
+ * VC_EUNAVAIL (queue full, cluster unreachable, delivery timeout); VC_EIO for other failures.
+ * err says why. */
 int vc_producer_send(vc_producer_t *p, const char *topic, const char *key, size_t keylen,
                      const void *value, size_t len, const vc_mq_header_t *hdrs, size_t nhdrs,
                      char *err, size_t errlen);

@@ -40,6 +40,11 @@ void vc_pg_pool_stats(vc_pg_pool_t *pool, vc_pool_stats_t *out);
 /* SELECT 1 on a pooled connection. Returns 0 or a negative VC_E* with err set. */
 int vc_pg_ping(vc_pg_pool_t *pool, char *err, size_t errlen);
 
+/* Classifies a failed statement by its SQLSTATE: VC_EPERM when retrying the same statement
+ * cannot succeed (constraint violation, data exception, permission, size limit...), VC_EIO
+ * when it may (connection, serialisation, resources, shutdown, or no SQLSTATE at all). */
+int vc_pg_error_kind(const PGresult *r);
+
 /* Applies every migration of schemas/sql/ (compiled in) not yet recorded in
  * schema_migrations, each in its own transaction, under an advisory lock so concurrent
  * start-ups apply each exactly once. Returns 0 or VC_EIO with err naming the migration. */
