@@ -779,6 +779,37 @@ static const char *undocumented_method(const op_t *o)
     VC_TEST_FAIL("%s documents every method", o->path);
 }
 
+/* 422: this tenant's detection_id sent again with another payload (other metadata). */
+static void provoke_reused_id(const op_t *o, const char *status)
+{
+    size_t wav_len = 0, n = 0;
+    unsigned char *wav = vc_test_wav_sine(300, 0.4, 0.2, 16000, &wav_len);
+    size_t cap = vc_base64_encoded_len(wav_len) + 1;
+    char *b64 = malloc(cap), id[128], url[512];
+    ASSERT_OK(vc_base64_encode(wav, wav_len, b64, cap, &n));
+    snprintf(id, sizeof(id), "%sreused-%ld", prefix, (long)strlen(o->path));
+    int batch = strstr(o->path, "batch") != NULL;
+    op_url(o, created_id, NULL, url, sizeof(url));
+    reply_t r = {0};
+    for (int k = 1; k <= 2; k++) {
+        json_t *item = json_pack("{s:s, s:s, s:s, s:{s:i}}", "detection_id", id,
+                                 "detection_type", "audio", "audio_data", b64, "metadata",
+                                 "attempt", k);
+        json_t *body = batch ? json_pack("{s:[o]}", "requests", item) : item;
+        char *text = json_dumps(body, JSON_COMPACT);
+        json_decref(body);
+        reply_free(&r);
+        send_req(o->method, url, "application/json", text, strlen(text), key_main, &r);
+        free(text);
+        if (k == 1)
+            ASSERT_EQ(r.status, 202);
+    }
+    check_reply(o, status, &r, "detection_id reused with another payload");
+    reply_free(&r);
+    free(b64);
+    free(wav);
+}
+
 /* Provokes status on o and checks the answer, or fails when the test knows no way to. */
 static void provoke(const op_t *o, const char *status)
 {
@@ -859,6 +890,9 @@ static void provoke(const op_t *o, const char *status)
         op_url(o, created_id, NULL, url, sizeof(url));
         send_req(o->method, url, "text/plain", "x", 1, key_main, &r);
         check_reply(o, status, &r, "Content-Type text/plain");
+        break;
+    case 422:
+        provoke_reused_id(o, status);
         break;
     case 429:
         provoke_rate_limit(o);

@@ -232,8 +232,8 @@ static void kafka_batch_envelope_naming_another_tenant(void)
     vc_request_t req;
     memset(&req, 0, sizeof(req));
     req.v = VC_WIRE_VERSION;
-    snprintf(req.id, sizeof(req.id), "%s", kid);
-    snprintf(req.tenant, sizeof(req.tenant), "%s", tenant_b);
+    snprintf(req.id, sizeof(req.id), "%.64s", kid);
+    snprintf(req.tenant, sizeof(req.tenant), "%.64s", tenant_b);
     req.type = VC_TYPE_AUDIO;
     req.has_audio = 1;
     snprintf(req.audio.format, sizeof(req.audio.format), "wav");
@@ -315,7 +315,7 @@ static void spawn_services(const char *redis, const char *pg)
     snprintf(e_kafka, sizeof(e_kafka), "KAFKA_BROKERS=%s", kafka);
     snprintf(e_group, sizeof(e_group), "KAFKA_GROUP_ID=tntest-%d", (int)getpid());
     const char *env[] = {e_port, e_redis, e_pg, e_kafka, t_req, t_res, t_dlq,
-                         "RATE_LIMIT_PER_MINUTE=100000", "HTTP_THREADS=16", NULL};
+                         "RATE_LIMIT_PER_MINUTE=100000", NULL};
     vc_test_spawn(&gateway, "gateway", "vc-gateway", env);
     if (!vc_test_wait_http_ok(url("/health"), 60)) {
         vc_test_print_log(&gateway, 40);
