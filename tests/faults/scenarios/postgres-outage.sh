@@ -1,8 +1,10 @@
 # shellcheck shell=bash disable=SC2034,SC2154 # sets and reads variables of lib.sh
 # postgres-outage: PostgreSQL stopped (fast shutdown) for 30 s under load, then started again.
-# The gateway keeps accepting (API keys from its cache, design.md §6: "PostgreSQL down for a
-# minute loses nothing"); the detectors retry their writes with backoff, pause consumption
-# when their in-flight limit fills, and resume by themselves.
+# Nothing acknowledged is lost (design.md §6: "PostgreSQL down for a minute loses nothing").
+# The load's submissions carry client-chosen detection_ids, whose idempotency PostgreSQL
+# decides (docs/api.md): while it is down they are refused with 503 store_unavailable (never a
+# 202 on a guess), and accepted again once it is back. The detectors retry their writes with
+# backoff, pause consumption when their in-flight limit fills, and resume by themselves.
 FAULT="PostgreSQL stopped for 30 s, then started again"
 VCF_OUTAGE_S=${VCF_OUTAGE_S:-30}
 
