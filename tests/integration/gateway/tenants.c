@@ -199,7 +199,9 @@ static void batch_of_other_tenants_ids(void)
     json_t *items = json_array();
     json_array_append_new(items, json_pack("{s:s, s:s, s:s}", "detection_id", only_a,
                                            "detection_type", "audio", "audio_data", wav_b));
-    char *body = json_dumps(json_pack("{s:o}", "requests", items), JSON_COMPACT);
+    json_t *batch = json_pack("{s:o}", "requests", items);
+    char *body = json_dumps(batch, JSON_COMPACT);
+    json_decref(batch);
     json_t *r = NULL;
     ASSERT_EQ(call(key_b, "POST", "/v1/detections/batch", body, &r), 202);
     json_t *it = json_array_get(json_object_get(r, "items"), 0);
