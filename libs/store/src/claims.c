@@ -83,19 +83,32 @@ static int state_from(const PGresult *r, vc_claim_t *c)
     return 1;
 }
 
-/* Runs `sql` once per claim with its parameters, in one transaction sent as one pipeline:
- * BEGIN, the statements, COMMIT. want_rows: each statement returns the claim's state row
- * (state_from); claims that got none are left with state 0 and counted in *missing. */
-static int run_pipeline(PGconn *conn, const char *sql, int nparams, vc_claim_t *const *claims,
-                        size_t n, int want_rows, size_t *missing, char *err, size_t errlen)
+typedef enum { STMT_TAKE, STMT_CONFIRM } claim_stmt_t;
+
+/* Queues one claim's statement. Each statement text is a compile-time constant (the
+ * parameterised-SQL source check of tests/integration/hostile/sql_params.c). */
+static int send_claim(PGconn *conn, claim_stmt_t which, const claim_params_t *p)
 {
+    if (which == STMT_TAKE)
+        return PQsendQueryParams(conn, TAKE_SQL, TAKE_PARAMS, NULL, p->vals, p->lens, p->fmts,
+                                 1);
+    return PQsendQueryParams(conn, CONFIRM_SQL, TAKE_PARAMS, NULL, p->vals, p->lens, p->fmts, 1);
+}
+
+/* Runs statement `which` once per claim with its parameters, in one transaction sent as one
+ * pipeline: BEGIN, the statements, COMMIT. STMT_TAKE returns each claim's state row
+ * (state_from); claims that got none are left with state 0 and counted in *missing. */
+static int run_pipeline(PGconn *conn, claim_stmt_t which, vc_claim_t *const *claims, size_t n,
+                        size_t *missing, char *err, size_t errlen)
+{
+    int want_rows = which == STMT_TAKE;
     if (PQenterPipelineMode(conn) != 1)
         return vc_err(err, errlen, VC_EIO, "postgres pipeline mode: %s", PQerrorMessage(conn));
     int sent = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
     for (size_t i = 0; sent && i < n; i++) {
         claim_params_t p;
         claim_params(&p, claims[i]);
-        sent = PQsendQueryParams(conn, sql, nparams, NULL, p.vals, p.lens, p.fmts, 1);
+        sent = send_claim(conn, which, &p);
     }
     sent = sent && PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
     sent = sent && PQpipelineSync(conn);
@@ -164,7 +177,7 @@ int vc_claims_take(PGconn *conn, vc_claim_t *claims, size_t n, char *err, size_t
         claims[i].state = 0;
     }
     size_t missing = 0;
-    int rc = run_pipeline(conn, TAKE_SQL, TAKE_PARAMS, ptrs, n, 1, &missing, err, errlen);
+    int rc = run_pipeline(conn, STMT_TAKE, ptrs, n, &missing, err, errlen);
     for (size_t i = 0; rc == 0 && missing > 0 && i < n; i++)
         if (claims[i].state == 0)
             rc = look_again(conn, &claims[i], err, errlen);
@@ -178,8 +191,8 @@ int vc_claims_confirm(PGconn *conn, const vc_claim_t *const *claims, size_t n, c
     if (n == 0)
         return 0;
     size_t unused = 0;
-    return run_pipeline(conn, CONFIRM_SQL, TAKE_PARAMS, (vc_claim_t *const *)claims, n, 0,
-                        &unused, err, errlen);
+    return run_pipeline(conn, STMT_CONFIRM, (vc_claim_t *const *)claims, n, &unused, err,
+                        errlen);
 }
 
 int vc_claims_release(PGconn *conn, const vc_claim_t *claim, char *err, size_t errlen)
