@@ -101,6 +101,22 @@ int main(void)
     submit_batch(later, 2);
     expect_completed("good-4");
     expect_completed("good-5");
+    /* Dashboards see it: the worker's refusal counter, through the gateway's /metrics. */
+    char url[128], name[256];
+    snprintf(url, sizeof(url), "%s/metrics", e.base_url);
+    snprintf(name, sizeof(name), "vc_detector_result_writes_refused_total{instance=\"%.100sdet-1-w1\"}",
+             e.id_prefix);
+    double refused = -1;
+    for (int i = 0; i < 20 && refused < 1; i++) {
+        char *text = NULL;
+        ASSERT_EQ(vc_test_http("GET", url, NULL, NULL, 0, &text), 200);
+        refused = dt_metric(text, name);
+        free(text);
+        if (refused < 1)
+            usleep(500000); /* the worker publishes its snapshot once a second */
+    }
+    fprintf(stderr, "gateway /metrics: %s %g\n", name, refused);
+    ASSERT(refused >= 1);
     vc_e2e_stop(&e);
     return 0;
 }
