@@ -30,7 +30,7 @@ VC_PACKAGES=(
 	clang libclang-rt-dev llvm
 )
 
-VC__STARTED=() # "pid:PIDFILE" or "pg:DIR", in start order
+VC__STARTED=() # "pid:PIDFILE", "pg:DIR" or "kafka:DIR", in start order
 VC__LOGS=()    # log files of what was started, for vc_tail_logs
 
 vc__log() { printf '[vc %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
@@ -118,7 +118,11 @@ vc__bg() {
 	pid=$!
 	((jobctl == 0)) || set -m
 	disown "$pid" 2>/dev/null || true
-	vc__register "pid:$pidf" "$logf"
+	if [[ -n ${VC__BG_NO_REGISTER:-} ]]; then
+		VC__LOGS+=("$logf") # a group that registers itself as one (kafka)
+	else
+		vc__register "pid:$pidf" "$logf"
+	fi
 	vc__write_pidfile "$pidf" "$pid" "$name"
 }
 
@@ -136,14 +140,10 @@ vc_tail_logs() {
 	done
 }
 
-# vc_install_deps: installs with apt-get the packages of VC_PACKAGES
-# that are not installed; `apt-get update` runs once, only then. Services that
-# package scripts would start (redis-server, postgresql) are kept down with a policy-rc.d that
-# denies every start, unless the machine already has one; we never use those system instances.
+# vc_install_deps: installs with apt-get the packages of VC_PACKAGES that are not installed.
 vc_install_deps() {
-	local pkg status rc=0 made_policy=0
-	local policy=/usr/sbin/policy-rc.d
-	local -a missing=() sudo=()
+	local pkg status
+	local -a missing=()
 	for pkg in "${VC_PACKAGES[@]}"; do
 		# shellcheck disable=SC2016 # ${Status} is dpkg-query's field, not ours
 		status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
@@ -153,14 +153,24 @@ vc_install_deps() {
 		vc__log "dependencies: all ${#VC_PACKAGES[@]} packages present"
 		return 0
 	fi
+	vc__apt_install "${missing[@]}"
+}
+
+# vc__apt_install PKG...: apt-get update, then install PKG... Services that package scripts
+# would start (redis-server, postgresql) are kept down with a policy-rc.d that denies every
+# start, unless the machine already has one; we never use those system instances.
+vc__apt_install() {
+	local rc=0 made_policy=0
+	local policy=/usr/sbin/policy-rc.d
+	local -a sudo=()
 	if ((EUID != 0)); then
 		command -v sudo >/dev/null || {
-			vc__err "missing packages (${missing[*]}) and not root"
+			vc__err "missing packages ($*) and not root"
 			return 1
 		}
 		sudo=(sudo)
 	fi
-	vc__log "installing: ${missing[*]}"
+	vc__log "installing: $*"
 	if [[ ! -e $policy ]]; then
 		printf '#!/bin/sh\n# vcguard: no service starts during package installation\nexit 101\n' |
 			"${sudo[@]}" tee "$policy" >/dev/null && "${sudo[@]}" chmod 0755 "$policy" || return 1
@@ -170,7 +180,7 @@ vc_install_deps() {
 	if ((rc == 0)); then
 		"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get -q -y \
 			-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-			install "${missing[@]}" || rc=$?
+			install "$@" || rc=$?
 	fi
 	if ((made_policy)); then
 		"${sudo[@]}" rm -f "$policy" || true
@@ -502,6 +512,13 @@ vc__first_dead() {
 		case $e in
 		pid:*) f=${e#pid:} ;;
 		pg:*) f=$(vc__pidfile postgres "${e#pg:}") ;;
+		kafka:*)
+			if f=$(vc__kafka_first_dead "${e#kafka:}"); then
+				printf '%s\n' "$f"
+				return 0
+			fi
+			continue
+			;;
 		esac
 		if [[ -f $f ]] && ! vc_pidfile_alive "$f"; then
 			printf '%s\n' "$f"
@@ -525,6 +542,8 @@ vc_stop_pidfile() {
 		return 0
 	fi
 	vc__log "stopping ${name:-?} (pid $pid)"
+	# A process a fault test paused (SIGSTOP) would not act on SIGTERM until continued.
+	kill -CONT "$pid" 2>/dev/null || true
 	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < timeout * 10; i++)); do
 		vc_pidfile_alive "$file" || break
@@ -554,8 +573,12 @@ vc_stop_started() {
 		case $e in
 		pid:*) vc_stop_pidfile "${e#pid:}" || rc=1 ;;
 		pg:*) vc_stop_postgres "${e#pg:}" || rc=1 ;;
+		kafka:*) vc_stop_kafka "${e#kafka:}" || rc=1 ;;
 		esac
 	done
 	VC__STARTED=()
 	return "$rc"
 }
+
+# shellcheck source=SCRIPTDIR/kafka.sh
+. "$VC_ROOT/compose/lib/kafka.sh"

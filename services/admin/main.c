@@ -14,6 +14,7 @@ void admin_usage(FILE *f)
     fputs("usage: vc-admin keys create --tenant TENANT [--name NAME] [--rate-limit N]\n"
           "       vc-admin keys list [--tenant TENANT]\n"
           "       vc-admin keys revoke ID|PREFIX\n"
+          "       vc-admin topics ensure|check\n"
           "\n"
           "  create  prints the new API key on stdout, once; only its SHA-256 is stored.\n"
           "          --rate-limit: requests per minute for this key (default: the gateway's\n"
@@ -21,10 +22,17 @@ void admin_usage(FILE *f)
           "  list    one key per line, tab-separated, with a header line.\n"
           "  revoke  by numeric ID, by the 12-character PREFIX shown by list (vck_...), or by\n"
           "          the whole key. Takes effect in every gateway within API_KEY_CACHE_TTL.\n"
+          "  topics ensure  creates the request, result and dead-letter topics that do not\n"
+          "          exist (KAFKA_TOPIC_PARTITIONS, _REPLICATION_FACTOR, _MIN_INSYNC_REPLICAS,\n"
+          "          _RETENTION_MS, _DLQ_RETENTION_MS, _MAX_MESSAGE_BYTES) and checks them all;\n"
+          "          one line per topic. Existing topics are never altered.\n"
+          "  topics check   only checks, as the gateway and detectors do at start-up.\n"
           "\n"
-          "environment: DATABASE_URL (libpq URI), DB_CONNECT_TIMEOUT, LOG_LEVEL (default warn)\n"
-          "exit status: 0 ok, 1 refused (not found, ambiguous prefix), 2 usage or\n"
-          "             configuration error, 3 database unavailable or failing\n",
+          "environment: DATABASE_URL (libpq URI), DB_CONNECT_TIMEOUT, LOG_LEVEL (default warn);\n"
+          "             topics: KAFKA_BROKERS, KAFKA_TOPIC_*, KAFKA_MESSAGE_MAX_BYTES, KAFKA_CONF_*\n"
+          "exit status: 0 ok, 1 refused (not found, ambiguous prefix, topic missing or\n"
+          "             unusable), 2 usage or configuration error, 3 database unavailable or\n"
+          "             failing, 4 Kafka unreachable\n",
           f);
 }
 
@@ -87,6 +95,8 @@ int main(int argc, char **argv)
         admin_usage(stdout);
         return ADMIN_EXIT_OK;
     }
+    if (argc >= 2 && strcmp(argv[1], "topics") == 0)
+        return admin_topics(argc - 2, argv + 2);
     if (argc < 2 || strcmp(argv[1], "keys") != 0) {
         if (argc >= 2)
             fprintf(stderr, "vc-admin: unknown command '%s'\n", argv[1]);

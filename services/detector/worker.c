@@ -10,6 +10,7 @@
 
 #include "detector.h"
 #include "vc/error.h"
+#include "vc/topics.h"
 
 static void on_stop_signal(int sig)
 {
@@ -67,6 +68,18 @@ static int init_metrics(detector_t *d)
 
 /* Connects to PostgreSQL once and applies migrations, so a misconfigured store stops
  * start-up with a clear message instead of failing every job. */
+/* Requests are consumed, results and dead letters produced (a dead letter carries the
+ * original request, so it needs the request's size); see vc/topics.h for the rule. */
+static int check_topics(detector_t *d, char *err, size_t errlen)
+{
+    const vc_kafka_config_t *k = &d->cfg.kafka;
+    vc_topic_need_t needs[3] = {{k->topic_requests, 0},
+                                {k->topic_results, 0},
+                                {k->topic_dlq, k->message_max_bytes}};
+    return vc_topics_startup_check(vc_producer_handle(d->producer), needs, 3, 5000, err,
+                                   errlen);
+}
+
 static int migrate(detector_t *d, char *err, size_t errlen)
 {
     PGconn *c = NULL;
@@ -120,6 +133,8 @@ static int start(detector_t *d, char *err, size_t errlen)
         rc = vc_threadpool_new((size_t)d->cfg.threads, cap, "detect", &d->pool);
     if (rc == 0)
         rc = vc_producer_new(&d->cfg.kafka, d->cfg.instance_id, &d->producer, err, errlen);
+    if (rc == 0)
+        rc = check_topics(d, err, errlen);
     if (rc == 0)
         rc = detector_sink_new(d, &d->sink);
     if (rc == 0)

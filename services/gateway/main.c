@@ -13,6 +13,7 @@
 #include "vc/clock.h"
 #include "vc/error.h"
 #include "vc/ratelimit.h"
+#include "vc/topics.h"
 #include "waiters.h"
 
 /* Largest media part whose DetectionRequest still fits one Kafka message (the envelope and
@@ -23,6 +24,15 @@ static size_t max_media_for(const gateway_config_t *cfg)
     long long by_body = cfg->max_body; /* decoded media is never larger than the body */
     long long m = by_kafka < by_body ? by_kafka : by_body;
     return m > 0 ? (size_t)m : 0;
+}
+
+/* Refuses to start on a request topic that is missing or could not carry the largest
+ * submission; a cluster that does not answer yet only delays that verdict (vc/topics.h). */
+static int check_topics(gateway_t *gw, char *err, size_t errlen)
+{
+    vc_topic_need_t need = {gw->cfg.kafka.topic_requests, gw->cfg.kafka.message_max_bytes};
+    return vc_topics_startup_check(vc_producer_handle(gw->producer), &need, 1, 5000, err,
+                                   errlen);
 }
 
 static int migrate(gateway_t *gw, char *err, size_t errlen)
@@ -154,6 +164,8 @@ static int start(gateway_t *gw, char *err, size_t errlen)
         rc = migrate(gw, err, errlen);
     if (rc == 0)
         rc = vc_producer_new(&gw->cfg.kafka, "vc-gateway", &gw->producer, err, errlen);
+    if (rc == 0)
+        rc = check_topics(gw, err, errlen);
     if (rc == 0)
         rc = start_breaker(gw);
     if (rc == 0)

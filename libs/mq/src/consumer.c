@@ -66,6 +66,7 @@ static int conf_for(const vc_kafka_config_t *cfg, const char *group_id, const ch
         {"receive.message.max.bytes", recv},
         /* Detection latency matters more than fetch batching on an idle partition. */
         {"fetch.wait.max.ms", "50"},
+        {"allow.auto.create.topics", "false"}, /* provisioned: vc/topics.h */
         {"debug", cfg->debug[0] != '\0' ? cfg->debug : NULL},
         {NULL, NULL},
     };

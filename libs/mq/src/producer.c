@@ -81,6 +81,8 @@ int vc_producer_new(const vc_kafka_config_t *cfg, const char *client_id, vc_prod
         {"message.max.bytes", num},
         {"message.timeout.ms", num2},
         {"linger.ms", "2"},
+        /* Topics are provisioned (vc/topics.h), never created by a first produce. */
+        {"allow.auto.create.topics", "false"},
         {"debug", cfg->debug[0] != '\0' ? cfg->debug : NULL},
         {NULL, NULL},
     };
