@@ -28,18 +28,16 @@ void vc_e2e_init(vc_e2e_t *e, const char *name)
     snprintf(e->id_prefix, sizeof(e->id_prefix), "%s-%d-%ld-", name, (int)getpid(),
              (long)time(NULL));
     snprintf(e->group, sizeof(e->group), "KAFKA_GROUP_ID=%s-%d", name, (int)getpid());
-    vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
     snprintf(e->tenant, sizeof(e->tenant), "%.56stenant", e->id_prefix);
     vc_test_create_key(e->pg, e->tenant, 0, e->api_key, NULL);
     vc_test_api_key = e->api_key;
     static const char *const kinds[3][2] = {{"REQUESTS", "requests"},
                                             {"RESULTS", "results"},
                                             {"DLQ", "dlq"}};
+    vc_test_create_topics(e->kafka, e->id_prefix, 6);
     for (int k = 0; k < 3; k++) {
-        char topic[128], cmd[192];
+        char topic[128];
         snprintf(topic, sizeof(topic), "%s%s", e->id_prefix, kinds[k][1]);
-        snprintf(cmd, sizeof(cmd), "topic create %s 6", topic);
-        ASSERT_OK(vc_test_devbroker(cmd));
         snprintf(e->topics[k], sizeof(e->topics[k]), "KAFKA_TOPIC_%s=%s", kinds[k][0], topic);
     }
 }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "test.h"
+#include "vc/topics.h"
 #include "vc/apikeys.h"
 #include "vc/pg.h"
 
@@ -307,6 +308,44 @@ int vc_test_devbroker(const char *command)
     close(fd);
     fprintf(stderr, "devbroker: %s -> %s", command, reply);
     return ok && strncmp(reply, "ok", 2) == 0 ? 0 : -1;
+}
+
+void vc_test_create_topics(const char *kafka, const char *prefix, int partitions)
+{
+    static const char *const kinds[3] = {"requests", "results", "dlq"};
+    const char *dev = getenv("VC_TEST_DEVBROKER_BROKERS");
+    if (dev != NULL && strcmp(dev, kafka) == 0) {
+        for (int k = 0; k < 3; k++) {
+            char cmd[256];
+            snprintf(cmd, sizeof(cmd), "topic create %s%s %d", prefix, kinds[k], partitions);
+            ASSERT(vc_test_devbroker(cmd) == 0);
+        }
+        return;
+    }
+    vc_kafka_config_t cfg = {.message_max_bytes = 17825792};
+    char *names[3] = {cfg.topic_requests, cfg.topic_results, cfg.topic_dlq};
+    ASSERT(strlen(kafka) < sizeof(cfg.brokers));
+    snprintf(cfg.brokers, sizeof(cfg.brokers), "%s", kafka);
+    for (int k = 0; k < 3; k++)
+        ASSERT(snprintf(names[k], sizeof(cfg.topic_requests), "%s%s", prefix, kinds[k]) <
+               (int)sizeof(cfg.topic_requests));
+    vc_topic_spec_t spec = {.partitions = partitions, .replication_factor = 1,
+                            .min_insync_replicas = 1, .retention_ms = 3600000,
+                            .dlq_retention_ms = 3600000,
+                            .max_message_bytes = cfg.message_max_bytes, .timeout_ms = 30000};
+    char err[512] = "";
+    FILE *devnull = fopen("/dev/null", "w");
+    ASSERT(devnull != NULL);
+    int rc = vc_topics_ensure(&cfg, &spec, 1, devnull, err, sizeof(err));
+    fclose(devnull);
+    if (rc != 0)
+        VC_TEST_FAIL("creating topics %s*: %s", prefix, err);
+}
+
+const char *vc_test_devbroker_brokers(void)
+{
+    vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
+    return vc_test_env_or_skip("VC_TEST_DEVBROKER_BROKERS");
 }
 
 void vc_test_create_key(const char *pg, const char *tenant, long rate_limit, char *out,

@@ -72,6 +72,18 @@ long vc_test_wait_inflight(const char *base, long want, int timeout_s);
  * "broker down all". Returns 0 when it answered "ok". */
 int vc_test_devbroker(const char *command);
 
+/* Creates the topics <prefix>requests, <prefix>results and <prefix>dlq with `partitions`
+ * partitions on the cluster at `kafka`, as an operator's deploy step would before starting
+ * services (they refuse to start without their topics): on vc-devbroker
+ * ($VC_TEST_DEVBROKER_BROKERS) through its control socket, on Apache Kafka through
+ * vc_topics_ensure (replication factor 1 on the suite's single node). Aborts the test on
+ * failure. */
+void vc_test_create_topics(const char *kafka, const char *prefix, int partitions);
+
+/* The devbroker's bootstrap list, for tests whose faults only its control socket can inject
+ * (skips the test with 77 when the run has none). */
+const char *vc_test_devbroker_brokers(void);
+
 /* Writes a 16-bit mono WAV of a sine (freq Hz, amplitude 0..1, seconds) into a malloc'd
  * buffer. */
 unsigned char *vc_test_wav_sine(double freq, double amp, double seconds, int rate, size_t *len);

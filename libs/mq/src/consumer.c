@@ -42,12 +42,18 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 static int conf_for(const vc_kafka_config_t *cfg, const char *group_id, const char *instance_id,
                     rd_kafka_conf_t **conf, char *err, size_t errlen)
 {
-    char session[32], poll[32], part_fetch[32], fetch[32], recv[32];
+    char session[32], poll[32], part_fetch[32], fetch[32], recv[32], queue_kb[32];
     snprintf(session, sizeof(session), "%lld", cfg->session_timeout_ms);
     snprintf(poll, sizeof(poll), "%lld", cfg->max_poll_interval_ms);
-    /* A single message may be as large as the producer allows; the fetch sizes must fit it. */
-    snprintf(part_fetch, sizeof(part_fetch), "%lld", cfg->message_max_bytes);
-    snprintf(fetch, sizeof(fetch), "%lld", cfg->message_max_bytes * 2);
+    /* What a worker holds beyond its DETECTOR_MAX_INFLIGHT messages is librdkafka's pre-fetch:
+     * whole fetch responses stay allocated while any message of theirs lives. Its defaults (a
+     * 50 MiB fetch, 64 MiB and 100,000 messages queued) let a real broker grow a worker by
+     * tens of MiB under a backlog (vc-devbroker answered one record batch per fetch and hid
+     * it). Small fetches lose nothing: a fetch size is not an absolute maximum (KIP-74), so a
+     * record batch larger than it, up to KAFKA_MESSAGE_MAX_BYTES, still comes back alone. */
+    snprintf(part_fetch, sizeof(part_fetch), "%d", 1 << 20);
+    snprintf(fetch, sizeof(fetch), "%d", 4 << 20);
+    snprintf(queue_kb, sizeof(queue_kb), "%d", 16 << 10);
     snprintf(recv, sizeof(recv), "%lld", cfg->message_max_bytes * 2 + 1048576);
     const char *heartbeat = cfg->session_timeout_ms < 9000 ? "1000" : "3000";
     const char *const kv[][2] = {
@@ -67,6 +73,8 @@ static int conf_for(const vc_kafka_config_t *cfg, const char *group_id, const ch
         /* Detection latency matters more than fetch batching on an idle partition. */
         {"fetch.wait.max.ms", "50"},
         {"allow.auto.create.topics", "false"}, /* provisioned: vc/topics.h */
+        {"queued.max.messages.kbytes", queue_kb},
+        {"queued.min.messages", "1000"},
         {"debug", cfg->debug[0] != '\0' ? cfg->debug : NULL},
         {NULL, NULL},
     };

@@ -401,10 +401,8 @@ static void create_topics(void)
     const char *kinds[3] = {"requests", "results", "dlq"};
     char *vars[3] = {t_req, t_res, t_dlq};
     const char *names[3] = {"REQUESTS", "RESULTS", "DLQ"};
+    vc_test_create_topics(getenv("VC_TEST_KAFKA_BROKERS"), prefix, 6);
     for (int k = 0; k < 3; k++) {
-        char cmd[192];
-        snprintf(cmd, sizeof(cmd), "topic create %s%s 6", prefix, kinds[k]);
-        ASSERT_OK(vc_test_devbroker(cmd));
         snprintf(vars[k], 200, "KAFKA_TOPIC_%s=%s%s", names[k], prefix, kinds[k]);
     }
 }
@@ -441,7 +439,6 @@ int main(void)
     const char *redis = vc_test_env_or_skip("VC_TEST_REDIS_URL");
     const char *pg = vc_test_env_or_skip("VC_TEST_DATABASE_URL");
     const char *kafka = vc_test_env_or_skip("VC_TEST_KAFKA_BROKERS");
-    vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
     snprintf(prefix, sizeof(prefix), "gw-%d-%ld-", (int)getpid(), (long)time(NULL));
     create_topics();
     pg_url = pg;

@@ -50,8 +50,8 @@ int main(void)
 {
     const char *redis = vc_test_env_or_skip("VC_TEST_REDIS_URL");
     const char *pg = vc_test_env_or_skip("VC_TEST_DATABASE_URL");
-    const char *kafka = vc_test_env_or_skip("VC_TEST_KAFKA_BROKERS");
-    vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
+    /* vc-devbroker: the whole cluster is taken down through its control socket. */
+    const char *kafka = vc_test_devbroker_brokers();
     atexit(restore_brokers);
     signal(SIGABRT, on_abort);
 

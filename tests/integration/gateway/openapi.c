@@ -1002,10 +1002,8 @@ static void start(const char *redis, const char *pg, const char *kafka)
     const char *kinds[3] = {"requests", "results", "dlq"},
                *names[3] = {"REQUESTS", "RESULTS", "DLQ"};
     char *vars[3] = {e_req, e_res, e_dlq};
+    vc_test_create_topics(kafka, prefix, 6);
     for (int k = 0; k < 3; k++) {
-        char cmd[192];
-        snprintf(cmd, sizeof(cmd), "topic create %s%s 6", prefix, kinds[k]);
-        ASSERT_OK(vc_test_devbroker(cmd));
         snprintf(vars[k], 200, "KAFKA_TOPIC_%s=%s%s", names[k], prefix, kinds[k]);
     }
     port = vc_test_free_port();
@@ -1060,7 +1058,6 @@ int main(void)
     const char *redis = vc_test_env_or_skip("VC_TEST_REDIS_URL");
     const char *pg = vc_test_env_or_skip("VC_TEST_DATABASE_URL");
     const char *kafka = vc_test_env_or_skip("VC_TEST_KAFKA_BROKERS");
-    vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
     load_yaml();
     snprintf(prefix, sizeof(prefix), "oapi-%d-%ld-", (int)getpid(), (long)time(NULL));
     pg_url = pg;

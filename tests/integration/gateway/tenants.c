@@ -332,16 +332,14 @@ int main(void)
 {
     const char *redis = vc_test_env_or_skip("VC_TEST_REDIS_URL");
     const char *pg = vc_test_env_or_skip("VC_TEST_DATABASE_URL");
-    kafka = vc_test_env_or_skip("VC_TEST_KAFKA_BROKERS");
-    vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
+    /* vc-devbroker: ack_then_lose needs its injected latency and one-shot produce error. */
+    kafka = vc_test_devbroker_brokers();
     snprintf(prefix, sizeof(prefix), "tn-%d-%ld-", (int)getpid(), (long)time(NULL));
     const char *kinds[3] = {"requests", "results", "dlq"}, *names[3] = {"REQUESTS", "RESULTS",
                                                                       "DLQ"};
     char *vars[3] = {t_req, t_res, t_dlq};
+    vc_test_create_topics(kafka, prefix, 6);
     for (int k = 0; k < 3; k++) {
-        char cmd[192];
-        snprintf(cmd, sizeof(cmd), "topic create %s%s 6", prefix, kinds[k]);
-        ASSERT_OK(vc_test_devbroker(cmd));
         snprintf(vars[k], 200, "KAFKA_TOPIC_%s=%s%s", names[k], prefix, kinds[k]);
     }
     snprintf(topic_req, sizeof(topic_req), "%srequests", prefix);

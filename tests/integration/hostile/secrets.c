@@ -287,7 +287,6 @@ static void keys_are_compared_only_as_hashes_in_constant_time(void)
 int main(void)
 {
     hostile_init(&h, "secrets");
-    vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
     snprintf(prefix, sizeof(prefix), "hostile-secrets-%d-%ld-", (int)getpid(), (long)time(NULL));
     snprintf(pg_password, sizeof(pg_password), "pgPw-%d-Zq9xW3", (int)getpid());
     snprintf(redis_password, sizeof(redis_password), "rdPw-%d-Kx7Vb1", (int)getpid());
@@ -317,10 +316,8 @@ int main(void)
              redis_port);
     static const char *const kinds[3][2] = {
         {"REQUESTS", "requests"}, {"RESULTS", "results"}, {"DLQ", "dlq"}};
+    vc_test_create_topics(getenv("VC_TEST_KAFKA_BROKERS"), prefix, 2);
     for (int k = 0; k < 3; k++) {
-        char cmd[192];
-        snprintf(cmd, sizeof(cmd), "topic create %s%s 2", prefix, kinds[k][1]);
-        ASSERT_OK(vc_test_devbroker(cmd));
         snprintf(topics[k], sizeof(topics[k]), "KAFKA_TOPIC_%s=%s%s", kinds[k][0], prefix,
                  kinds[k][1]);
     }

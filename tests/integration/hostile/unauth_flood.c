@@ -214,12 +214,10 @@ static void no_unauthenticated_request_reaches_kafka(void)
 int main(void)
 {
     hostile_init(&h, "unauth");
-    vc_test_env_or_skip("VC_TEST_KAFKA_CONTROL");
-    snprintf(topic, sizeof(topic), "hostile-unauth-%d-%ld-requests", (int)getpid(),
-             (long)time(NULL));
-    char cmd[256];
-    snprintf(cmd, sizeof(cmd), "topic create %s %d", topic, PARTITIONS);
-    ASSERT_OK(vc_test_devbroker(cmd));
+    char prefix[96];
+    snprintf(prefix, sizeof(prefix), "hostile-unauth-%d-%ld-", (int)getpid(), (long)time(NULL));
+    snprintf(topic, sizeof(topic), "%srequests", prefix);
+    vc_test_create_topics(h.kafka, prefix, PARTITIONS);
     snprintf(topic_env, sizeof(topic_env), "KAFKA_TOPIC_REQUESTS=%s", topic);
     long long rid = 0;
     char tenant[96];
