@@ -147,9 +147,24 @@ static void dispatch(detector_t *d, rd_kafka_message_t *m)
     }
 }
 
+/* A fatal producer never delivers again (results, dead letters): stop consuming and drain
+ * like SIGTERM, so only offsets of work made durable before it are committed, then exit 1
+ * for the supervisor to start a fresh worker. Returns 1 when fatal. */
+static int producer_fatal(detector_t *d)
+{
+    char why[256];
+    if (!vc_producer_fatal(d->producer, why, sizeof(why)))
+        return 0;
+    VC_ERROR("detector.kafka_fatal", "instance=%s msg=\"kafka producer fatal error: %s; "
+             "exiting so the supervisor restarts the worker\"", d->cfg.instance_id, why);
+    d->kafka_fatal = 1;
+    detector_stopping = 1;
+    return 1;
+}
+
 void detector_consume_loop(detector_t *d)
 {
-    while (!detector_stopping) {
+    while (!detector_stopping && !producer_fatal(d)) {
         drain_done(d, 0);
         apply_backpressure(d);
         detector_publish_metrics(d);

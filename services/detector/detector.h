@@ -104,6 +104,7 @@ typedef struct {
     vc_breaker_t *pg_breaker, *redis_breaker; /* around the result writes (job.c) */
     int joined;     /* main thread: the group has assigned us (possibly nothing) */
     int partitions; /* main thread: partitions currently assigned */
+    int kafka_fatal; /* main thread: the producer hit a fatal error; the worker exits 1 */
     /* main thread: bumped at every assignment and revocation. A job keeps the generation it
      * was dispatched in; one finishing in a later generation must not move the offsets of
      * the new assignment (an entry with its offset there belongs to another delivery). */

@@ -44,6 +44,19 @@ static void add_lag(detector_t *d, json_t *o)
     json_object_set_new(o, "lag_total", json_integer((json_int_t)total));
 }
 
+/* Adds "kafka_ok" and, when not ok, "kafka_error": why this worker cannot do its work
+ * (the consumer is not authorised or authenticated, its topic does not exist, or the producer
+ * is fatal or not authenticated). A worker with an error does not count as joined. */
+static void add_kafka(detector_t *d, json_t *o)
+{
+    char why[300];
+    int bad = vc_consumer_health(d->consumer, why, sizeof(why)) != 0 ||
+              vc_producer_health(d->producer, why, sizeof(why)) != 0;
+    json_object_set_new(o, "kafka_ok", json_boolean(!bad));
+    if (bad)
+        json_object_set_new(o, "kafka_error", json_string(why));
+}
+
 static json_t *snapshot(detector_t *d)
 {
     vc_resources_t r;
@@ -71,6 +84,7 @@ static json_t *snapshot(detector_t *d)
         json_object_set_new(o, "result_replays",
                             json_integer((json_int_t)vc_counter_value(d->m_replays)));
         add_lag(d, o);
+        add_kafka(d, o);
     }
     return o;
 }
@@ -99,7 +113,10 @@ static void send_status(detector_t *d, json_t *o)
         return;
     json_object_set_new(s, "worker", json_integer(d->cfg.worker_index));
     json_object_set_new(s, "pid", json_integer((json_int_t)getpid()));
-    json_object_set_new(s, "joined", json_boolean(d->joined));
+    /* Assigned by the group but unable to consume (e.g. its topic is missing or forbidden):
+     * not joined as far as health is concerned. */
+    json_object_set_new(s, "joined",
+                        json_boolean(d->joined && json_is_true(json_object_get(o, "kafka_ok"))));
     json_object_set_new(s, "partitions", json_integer(d->partitions));
     json_object_set_new(s, "oldest_analysis_ms", json_integer(oldest_analysis_ms(d)));
     json_object_set_new(s, "crash_dead_letters",

@@ -49,8 +49,10 @@ static int add_check(json_t *checks, const char *name, int rc, int64_t t0, const
     return rc == 0;
 }
 
-/* The workers' state as JSON; sets *alive, *joined and *rss (sum of the workers' RSS). */
-static json_t *workers_json(supervisor_t *s, int *alive, int *joined, long long *rss)
+/* The workers' state as JSON; sets *alive, *joined and *rss (sum of the workers' RSS), and
+ * copies the first Kafka error a live worker reports into reason (left as is when none). */
+static json_t *workers_json(supervisor_t *s, int *alive, int *joined, long long *rss,
+                            char *reason, size_t reason_len)
 {
     json_t *arr = json_array();
     int64_t now = vc_clock_mono_ms();
@@ -73,6 +75,13 @@ static json_t *workers_json(supervisor_t *s, int *alive, int *joined, long long 
                            (json_int_t)(w->last_status_ms > 0 ? now - w->last_status_ms : -1),
                            "rss_bytes", w_rss, "consecutive_crashes",
                            w->consecutive_crashes));
+        const char *kerr = json_string_value(json_object_get(st, "kafka_error"));
+        if (kerr != NULL && w->pid > 0) {
+            json_object_set_new(json_array_get(arr, json_array_size(arr) - 1), "kafka_error",
+                                json_string(kerr));
+            if (reason[0] == '\0')
+                snprintf(reason, reason_len, "worker %d: %s", w->index, kerr);
+        }
         json_decref(st);
     }
     pthread_mutex_unlock(&s->lock);
@@ -96,7 +105,8 @@ static int handle_health(struct mg_connection *conn, void *arg)
     supervisor_t *s = arg;
     int alive = 0, joined = 0;
     long long rss = 0;
-    json_t *workers = workers_json(s, &alive, &joined, &rss);
+    char reason[400] = "";
+    json_t *workers = workers_json(s, &alive, &joined, &rss, reason, sizeof(reason));
     json_t *checks = json_object();
     char err[512] = "";
     int64_t t0 = vc_clock_mono_ns();
@@ -123,6 +133,9 @@ static int handle_health(struct mg_connection *conn, void *arg)
                           "list", workers, "checks", checks, "resources",
                           resources_json(s, rss));
     pthread_mutex_unlock(&s->lock);
+    /* Why workers are not in the group, when one of them knows (a Kafka error). */
+    if (reason[0] != '\0')
+        json_object_set_new(o, "reason", json_string(reason));
     int rc = send_json(conn, joined == 0 ? 503 : 200, o);
     json_decref(o);
     return rc;
@@ -153,6 +166,7 @@ static const struct {
     {"lag_total", "vc_detector_lag", "gauge", "Messages of the worker's partitions not yet consumed."},
     {"rss_bytes", "vc_detector_rss_bytes", "gauge", "Resident memory of the worker."},
     {"cpu_percent", "vc_detector_cpu_percent", "gauge", "CPU use of the worker (100 = one core)."},
+    {"kafka_ok", "vc_detector_kafka_ok", "gauge", "1 while the worker's Kafka clients report no error (authorisation, unknown topic, authentication, fatal)."},
 };
 
 static void render_workers(FILE *f, json_t **beats, size_t n)

@@ -211,6 +211,7 @@ int detector_worker_main(detector_config_t *cfg, pid_t parent)
             d.cfg.instance_id, (unsigned long long)vc_counter_value(d.m_completed),
             (unsigned long long)vc_counter_value(d.m_failed),
             (unsigned long long)vc_counter_value(d.m_dlq));
+    int status = d.kafka_fatal ? 1 : 0; /* non-zero: the supervisor restarts the worker */
     stop(&d);
-    return 0;
+    return status;
 }

@@ -44,6 +44,21 @@ static int add_breakers(json_t *checks, gateway_t *gw)
            rs.state == VC_BREAKER_CLOSED;
 }
 
+/* Kafka's check: a fatal producer is down without asking the cluster (the process is about to
+ * exit, main.c); otherwise the request topic's metadata, and when that fails the producer's
+ * own reason if it has one (an authentication failure says more than "timed out"). */
+static int kafka_check(gateway_t *gw, char *err, size_t errlen)
+{
+    char why[300];
+    if (vc_producer_health(gw->producer, why, sizeof(why)) == VC_ECLOSED)
+        return vc_err(err, errlen, VC_ECLOSED, "%s", why);
+    int rc = vc_producer_check(gw->producer, gw->cfg.kafka.topic_requests,
+                               HEALTH_KAFKA_TIMEOUT_MS, err, errlen);
+    if (rc != 0 && vc_producer_health(gw->producer, why, sizeof(why)) != 0)
+        return vc_err(err, errlen, rc, "%s", why);
+    return rc;
+}
+
 /* ok: everything answers. degraded: Kafka answers (submissions are accepted) but Redis or
  * PostgreSQL does not (idempotency checks, results or key lookups are impaired). down: Kafka
  * does not answer, so nothing can be accepted. */
@@ -62,8 +77,7 @@ int gateway_handle_health(struct mg_connection *conn, void *arg)
     int pg_ok = add_check(checks, "postgres", vc_pg_ping(gw->pg, err, sizeof(err)), t0, err);
     err[0] = '\0';
     t0 = vc_clock_mono_ns();
-    int krc = vc_producer_check(gw->producer, gw->cfg.kafka.topic_requests,
-                                HEALTH_KAFKA_TIMEOUT_MS, err, sizeof(err));
+    int krc = kafka_check(gw, err, sizeof(err));
     int kafka_ok = add_check(checks, "kafka", krc, t0, err);
     int breakers_ok = add_breakers(checks, gw);
     const char *status = !kafka_ok                             ? "down"

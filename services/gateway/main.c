@@ -1,5 +1,6 @@
 /* vc-gateway: process lifecycle. Loads the config, connects the stores and the producer,
- * starts civetweb, waits for SIGTERM/SIGINT, then stops accepting, drains and exits 0. */
+ * starts civetweb, waits for SIGTERM/SIGINT, then stops accepting, drains and exits 0; a fatal
+ * Kafka producer error drains the same way and exits 1. */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -235,6 +236,26 @@ static void stop(gateway_t *gw)
     vc_resource_sampler_free(gw->sampler);
 }
 
+/* Waits for SIGTERM/SIGINT (returns the signal) or for the producer to turn fatal (returns 0):
+ * a fatal idempotent producer never delivers again, so the gateway stops the way SIGTERM
+ * stops it and exits 1 for its supervisor to start a fresh one. Checked every second; /health
+ * already answers 503 with the reason meanwhile. Main thread. */
+static int wait_for_stop(gateway_t *gw, const sigset_t *stop_set)
+{
+    for (;;) {
+        struct timespec tick = {1, 0};
+        int sig = sigtimedwait(stop_set, NULL, &tick);
+        if (sig > 0)
+            return sig;
+        char why[256];
+        if (vc_producer_fatal(gw->producer, why, sizeof(why))) {
+            VC_ERROR("gateway.kafka_fatal", "msg=\"kafka producer fatal error: %s; exiting so "
+                     "the supervisor restarts the gateway\"", why);
+            return 0;
+        }
+    }
+}
+
 int main(void)
 {
     static gateway_t gw;
@@ -261,12 +282,11 @@ int main(void)
     }
     VC_INFO("gateway.ready", "listen=%s:%lld threads=%lld max_concurrent=%lld max_body=%lld",
             gw.cfg.host, gw.cfg.port, gw.cfg.threads, gw.cfg.max_concurrent, gw.cfg.max_body);
-    int sig = 0;
-    while (sigwait(&stop_set, &sig) != 0) {
-    }
-    VC_INFO("gateway.stopping", "signal=%d", sig);
+    int sig = wait_for_stop(&gw, &stop_set);
+    if (sig > 0)
+        VC_INFO("gateway.stopping", "signal=%d", sig);
     stop(&gw);
     mg_exit_library();
-    VC_INFO("gateway.stopped", "");
-    return 0;
+    VC_INFO("gateway.stopped", "status=%d", sig > 0 ? 0 : 1);
+    return sig > 0 ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 /* Consumer-group member with manual offset storage (enable.auto.offset.store=false): offsets
  * are stored only by vc_consumer_store, after the application finished the messages before
  * them; auto-commit then commits whatever was stored. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +15,31 @@
 #define CLOSE_TIMEOUT_MS 10000 /* the longest a consumer may take to leave its group */
 
 struct vc_consumer {
+    vc_mq__state_t st; /* first: the conf opaque every callback gets (kafka_common.h) */
     rd_kafka_t *rk;
     char topic[128];
     vc_consumer_rebalance_fn on_rebalance;
     void *opaque;
 };
 
+/* The topic is there and readable again: forget an authorisation or unknown-topic error. */
+static void topic_ok(vc_consumer_t *c)
+{
+    pthread_mutex_lock(&c->st.mu);
+    c->st.topic_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    pthread_mutex_unlock(&c->st.mu);
+}
+
 /* @locality: the polling thread (called from inside rd_kafka_consumer_poll). */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
-    vc_consumer_t *c = opaque;
+    vc_consumer_t *c = opaque; /* its first member is the state the conf's opaque points at */
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         rd_kafka_assign(rk, parts);
+        if (parts->cnt > 0)
+            topic_ok(c); /* the topic exists and we may read it */
+        vc_mq__state_ok(&c->st);
         VC_INFO("kafka.assigned", "partitions=%d", parts->cnt);
         if (c->on_rebalance != NULL)
             c->on_rebalance(c->opaque, 1, parts);
@@ -40,7 +53,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 static int conf_for(const vc_kafka_config_t *cfg, const char *group_id, const char *instance_id,
-                    rd_kafka_conf_t **conf, char *err, size_t errlen)
+                    vc_mq__state_t *st, rd_kafka_conf_t **conf, char *err, size_t errlen)
 {
     char session[32], poll[32], part_fetch[32], fetch[32], recv[32], queue_kb[32];
     snprintf(session, sizeof(session), "%lld", cfg->session_timeout_ms);
@@ -78,7 +91,7 @@ static int conf_for(const vc_kafka_config_t *cfg, const char *group_id, const ch
         {"debug", cfg->debug[0] != '\0' ? cfg->debug : NULL},
         {NULL, NULL},
     };
-    return vc_mq__conf_build(kv, conf, err, errlen);
+    return vc_mq__conf_build(kv, cfg, st, conf, err, errlen);
 }
 
 int vc_consumer_new(const vc_kafka_config_t *cfg, const char *group_id, const char *instance_id,
@@ -90,21 +103,19 @@ int vc_consumer_new(const vc_kafka_config_t *cfg, const char *group_id, const ch
     vc_consumer_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return VC_ENOMEM;
+    vc_mq__state_init(&c->st);
     memcpy(c->topic, topic, strlen(topic) + 1);
     c->on_rebalance = on_rebalance_fn;
     c->opaque = opaque;
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_topic_partition_list_t *subs = NULL;
-    int rc = conf_for(cfg, group_id, instance_id, &conf, err, errlen);
+    int rc = conf_for(cfg, group_id, instance_id, &c->st, &conf, err, errlen);
     if (rc != 0)
         goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-    rd_kafka_conf_set_opaque(conf, c);
-    char errstr[512];
-    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+    c->rk = vc_mq__new(RD_KAFKA_CONSUMER, conf, cfg, err, errlen);
     if (c->rk == NULL) {
-        rd_kafka_conf_destroy(conf);
-        rc = vc_err(err, errlen, VC_EINVAL, "kafka consumer: %s", errstr);
+        rc = VC_EINVAL;
         goto fail;
     }
     rd_kafka_poll_set_consumer(c->rk);
@@ -121,19 +132,66 @@ int vc_consumer_new(const vc_kafka_config_t *cfg, const char *group_id, const ch
 fail:
     if (c->rk != NULL)
         rd_kafka_destroy(c->rk);
+    vc_mq__state_destroy(&c->st);
     free(c);
     return rc;
+}
+
+/* Errors that mean this member cannot consume its topic until an operator acts: not
+ * authorised (topic, group, or not authenticated at all), or no such topic. */
+static int is_topic_error(rd_kafka_resp_err_t e)
+{
+    return e == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+           e == RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED ||
+           e == RD_KAFKA_RESP_ERR__AUTHENTICATION || e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+           e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+}
+
+/* Logs a consumer error and records the ones that make this member unhealthy. ERROR for
+ * those, WARN for what librdkafka retries by itself. */
+static void consume_error(vc_consumer_t *c, const rd_kafka_message_t *m)
+{
+    int bad = is_topic_error(m->err);
+    vc_log(bad ? VC_LOG_ERROR : VC_LOG_WARN, "kafka.consume_error", "code=%s error=\"%s\"",
+           rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+    if (!bad)
+        return;
+    pthread_mutex_lock(&c->st.mu);
+    c->st.topic_err = m->err;
+    snprintf(c->st.topic_reason, sizeof(c->st.topic_reason), "%s: %s",
+             rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
+    pthread_mutex_unlock(&c->st.mu);
 }
 
 rd_kafka_message_t *vc_consumer_poll(vc_consumer_t *c, int timeout_ms)
 {
     rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout_ms);
-    if (m == NULL || m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+    if (m == NULL)
+        return NULL;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        topic_ok(c); /* a message of our topic arrived */
+        vc_mq__state_ok(&c->st);
         return m;
+    }
     if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-        VC_WARN("kafka.consume_error", "error=\"%s\"", rd_kafka_message_errstr(m));
+        consume_error(c, m);
     rd_kafka_message_destroy(m);
     return NULL;
+}
+
+int vc_consumer_health(vc_consumer_t *c, char *reason, size_t len)
+{
+    if (!vc_mq__state_problem(&c->st, 1, reason, len))
+        return 0;
+    pthread_mutex_lock(&c->st.mu);
+    rd_kafka_resp_err_t e = c->st.topic_err;
+    int fatal = c->st.fatal, auth = c->st.auth_failed;
+    pthread_mutex_unlock(&c->st.mu);
+    if (fatal)
+        return VC_ECLOSED;
+    if (!auth && (e == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || e == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC))
+        return VC_ENOTFOUND;
+    return VC_EPERM;
 }
 
 int vc_consumer_store(vc_consumer_t *c, int32_t partition, int64_t next_offset)
@@ -244,5 +302,6 @@ void vc_consumer_close(vc_consumer_t *c)
         VC_WARN("kafka.close_timeout", "ms=%d msg=\"left without a clean group exit\"",
                 CLOSE_TIMEOUT_MS);
     rd_kafka_destroy_flags(c->rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+    vc_mq__state_destroy(&c->st);
     free(c);
 }

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kafka_common.h"
 #include "vc/config.h"
 #include "vc/error.h"
 #include "vc/mq.h"
@@ -82,5 +83,5 @@ int vc_kafka_config_from_env(vc_kafka_config_t *cfg, char *err, size_t errlen)
         return vc_err(err, errlen, VC_EINVAL,
                       "KAFKA_MAX_POLL_INTERVAL_MS=%lld: must be >= KAFKA_SESSION_TIMEOUT_MS",
                       cfg->max_poll_interval_ms);
-    return 0;
+    return vc_mq__conf_from_env(&cfg->conf, err, errlen);
 }

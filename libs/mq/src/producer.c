@@ -15,6 +15,7 @@
 #include "vc/mq.h"
 
 struct vc_producer {
+    vc_mq__state_t st; /* first: the conf opaque error_cb gets (kafka_common.h) */
     rd_kafka_t *rk;
     pthread_t poller;
     atomic_int stop;
@@ -42,7 +43,8 @@ static int map_error(rd_kafka_resp_err_t e);
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     (void)rk;
-    (void)opaque;
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        vc_mq__state_ok(opaque); /* a broker took it: reachable and authenticated */
     slot_t *s = msg->_private;
     if (s == NULL)
         return;
@@ -89,17 +91,16 @@ int vc_producer_new(const vc_kafka_config_t *cfg, const char *client_id, vc_prod
     vc_producer_t *p = calloc(1, sizeof(*p));
     if (p == NULL)
         return VC_ENOMEM;
+    vc_mq__state_init(&p->st);
     p->delivery_timeout_ms = cfg->delivery_timeout_ms;
     rd_kafka_conf_t *conf = NULL;
-    int rc = vc_mq__conf_build(kv, &conf, err, errlen);
+    int rc = vc_mq__conf_build(kv, cfg, &p->st, &conf, err, errlen);
     if (rc != 0)
         goto fail;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
-    char errstr[512];
-    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+    p->rk = vc_mq__new(RD_KAFKA_PRODUCER, conf, cfg, err, errlen);
     if (p->rk == NULL) {
-        rd_kafka_conf_destroy(conf);
-        rc = vc_err(err, errlen, VC_EINVAL, "kafka producer: %s", errstr);
+        rc = VC_EINVAL;
         goto fail;
     }
     if (pthread_create(&p->poller, NULL, poller_main, p) != 0) {
@@ -112,6 +113,7 @@ int vc_producer_new(const vc_kafka_config_t *cfg, const char *client_id, vc_prod
 fail:
     if (p->rk != NULL)
         rd_kafka_destroy(p->rk);
+    vc_mq__state_destroy(&p->st);
     free(p);
     return rc;
 }
@@ -128,6 +130,7 @@ void vc_producer_free(vc_producer_t *p)
         VC_WARN("kafka.flush", "error=\"%s\" outstanding=%d", rd_kafka_err2str(e),
                 rd_kafka_outq_len(p->rk));
     rd_kafka_destroy(p->rk);
+    vc_mq__state_destroy(&p->st);
     free(p);
 }
 
@@ -136,6 +139,8 @@ static int map_error(rd_kafka_resp_err_t e)
     switch (e) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:
         return 0;
+    case RD_KAFKA_RESP_ERR__FATAL: /* the producer is unusable (vc_producer_fatal) */
+        return VC_ECLOSED;
     case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
     case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
         return VC_ETOOBIG;
@@ -190,8 +195,26 @@ static int enqueue_one(vc_producer_t *p, vc_mq_msg_t *m, slot_t *slot)
     return m->rc;
 }
 
+/* Fails every message at once when the producer is fatal: librdkafka would refuse them
+ * anyway, and the caller should learn why. Returns 1 when it did. */
+static int fail_if_fatal(vc_producer_t *p, vc_mq_msg_t *msgs, size_t n)
+{
+    char why[200];
+    if (!vc_producer_fatal(p, why, sizeof(why)))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        msgs[i].rc = VC_ECLOSED;
+        /* Cut to fit: the reason is for a log line. */
+        if (snprintf(msgs[i].err, sizeof(msgs[i].err), "kafka producer unusable: %s", why) < 0)
+            msgs[i].err[0] = '\0';
+    }
+    return 1;
+}
+
 size_t vc_producer_send_all(vc_producer_t *p, vc_mq_msg_t *msgs, size_t n)
 {
+    if (fail_if_fatal(p, msgs, n))
+        return n;
     slot_t one, *slots = n == 1 ? &one : calloc(n, sizeof(*slots));
     size_t failed = 0;
     if (slots == NULL) {
@@ -269,7 +292,27 @@ int vc_producer_check(vc_producer_t *p, const char *topic, int timeout_ms, char 
     if (md != NULL)
         rd_kafka_metadata_destroy(md);
     rd_kafka_topic_destroy(rkt);
+    if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
+        vc_mq__state_ok(&p->st); /* a broker answered */
     return rc;
+}
+
+int vc_producer_fatal(vc_producer_t *p, char *buf, size_t len)
+{
+    pthread_mutex_lock(&p->st.mu);
+    int fatal = p->st.fatal;
+    if (fatal && buf != NULL && len > 0)
+        if (snprintf(buf, len, "%s", p->st.fatal_reason) < 0)
+            buf[0] = '\0';
+    pthread_mutex_unlock(&p->st.mu);
+    return fatal;
+}
+
+int vc_producer_health(vc_producer_t *p, char *buf, size_t len)
+{
+    if (!vc_mq__state_problem(&p->st, 0, buf, len))
+        return 0;
+    return vc_producer_fatal(p, NULL, 0) ? VC_ECLOSED : VC_EPERM;
 }
 
 rd_kafka_t *vc_producer_handle(vc_producer_t *p)

@@ -22,8 +22,18 @@ int vc_consumer_new(const vc_kafka_config_t *cfg, const char *group_id, const ch
 
 /* Polls for one message (on the owning thread only). Returns a message the caller destroys
  * with rd_kafka_message_destroy (any thread), or NULL on timeout. Consumer errors are logged
- * and reported as NULL; partition EOF is swallowed. */
+ * and reported as NULL (the ones vc_consumer_health reports are recorded); partition EOF is
+ * swallowed. */
 rd_kafka_message_t *vc_consumer_poll(vc_consumer_t *c, int timeout_ms);
+
+/* Whether this member can do its work, from what its polls have seen (no network call):
+ * 0 when nothing is wrong; else, with a reason in `reason` (librdkafka's words, no
+ * configuration values): VC_ECLOSED (fatal error), VC_EPERM (authentication failed, or not
+ * authorised for the topic or group), VC_ENOTFOUND (the topic does not exist). Authentication
+ * failures clear when the cluster next answers (an assignment, a message); authorisation and
+ * unknown-topic errors when partitions of the topic are assigned or a message arrives.
+ * Any thread. */
+int vc_consumer_health(vc_consumer_t *c, char *reason, size_t len);
 
 /* Stores `next_offset` (the offset of the next message to consume) for the partition, to be
  * committed by the next auto-commit. Returns 0 or VC_EINVAL (e.g. partition not assigned). */
