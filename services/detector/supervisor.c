@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "supervisor.h"
+#include "vc/topics.h"
 #include "vc/clock.h"
 #include "vc/error.h"
 
@@ -336,6 +337,17 @@ int detector_supervisor_main(const detector_config_t *cfg)
         s.workers[i].fd = -1;
     }
     supervisor_scale_init(&s);
+    /* A detector whose topics are missing or unusable refuses to start (exit 2) rather than
+     * crash-looping its workers; the client is gone before any fork. */
+    const vc_kafka_config_t *k = &s.cfg.kafka;
+    vc_topic_need_t needs[3] = {{k->topic_requests, 0},
+                                {k->topic_results, 0},
+                                {k->topic_dlq, k->message_max_bytes}};
+    if (vc_topics_check_cluster(k, needs, 3, 5000, err, sizeof(err)) != 0) {
+        VC_ERROR("supervisor.start_failed", "error=\"%s\"", err);
+        free(s.workers);
+        return 2;
+    }
     int rc = vc_resource_sampler_new("/", &s.sampler);
     if (rc == 0)
         rc = supervisor_publisher_start(&s, err, sizeof(err));

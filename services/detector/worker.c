@@ -76,8 +76,12 @@ static int check_topics(detector_t *d, char *err, size_t errlen)
     vc_topic_need_t needs[3] = {{k->topic_requests, 0},
                                 {k->topic_results, 0},
                                 {k->topic_dlq, k->message_max_bytes}};
-    return vc_topics_startup_check(vc_producer_handle(d->producer), needs, 3, 5000, err,
-                                   errlen);
+    int rc = vc_topics_startup_check(vc_producer_handle(d->producer), needs, 3, 5000, err,
+                                     errlen);
+    char why[300];
+    if (rc == 0 && vc_producer_health(d->producer, why, sizeof(why)) != 0)
+        VC_ERROR("detector.kafka_unusable", "reason=\"%s\"", why);
+    return rc;
 }
 
 static int migrate(detector_t *d, char *err, size_t errlen)

@@ -32,8 +32,13 @@ static size_t max_media_for(const gateway_config_t *cfg)
 static int check_topics(gateway_t *gw, char *err, size_t errlen)
 {
     vc_topic_need_t need = {gw->cfg.kafka.topic_requests, gw->cfg.kafka.message_max_bytes};
-    return vc_topics_startup_check(vc_producer_handle(gw->producer), &need, 1, 5000, err,
-                                   errlen);
+    int rc = vc_topics_startup_check(vc_producer_handle(gw->producer), &need, 1, 5000, err,
+                                     errlen);
+    char why[300];
+    if (rc == 0 && vc_producer_health(gw->producer, why, sizeof(why)) != 0)
+        VC_ERROR("gateway.kafka_unusable", "reason=\"%s\" note=\"serving 503 until Kafka "
+                 "accepts this client\"", why);
+    return rc;
 }
 
 static int migrate(gateway_t *gw, char *err, size_t errlen)

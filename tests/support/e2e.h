@@ -31,7 +31,8 @@ typedef struct {
 } vc_e2e_t;
 
 /* Reads the servers from the environment (skips outside tests/run), names the run, and
- * creates the run's own topics in vc-devbroker so no other test's backlog is in the way. */
+ * creates the run's own topics (vc_test_create_topics) so no other test's backlog is in the
+ * way. */
 void vc_e2e_init(vc_e2e_t *e, const char *name);
 /* Starts the gateway and n detectors (THREAD_POOL_SIZE=2 each) and waits for /health. */
 void vc_e2e_start(vc_e2e_t *e, int n_detectors);

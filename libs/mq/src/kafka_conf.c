@@ -226,6 +226,8 @@ static const struct {
     {"partition.assignment.strategy",
      "the detector's rebalance handling is eager (assign/revoke), not cooperative"},
     {"transactional.id", "vcguard's producers are idempotent, not transactional"},
+    {"allow.auto.create.topics",
+     "topics are provisioned by `vc-admin topics ensure`, never created by a client"},
 };
 
 int vc_kafka_conf_check(const vc_kafka_conf_t *conf, char *err, size_t errlen)

@@ -12,6 +12,7 @@
 #include "vc/clock.h"
 #include "vc/config.h"
 #include "vc/error.h"
+#include "vc/log.h"
 #include "vc/topics.h"
 
 int vc_topic_spec_from_env(const vc_kafka_config_t *cfg, vc_topic_spec_t *spec, char *err,
@@ -45,8 +46,9 @@ int vc_topic_spec_from_env(const vc_kafka_config_t *cfg, vc_topic_spec_t *spec, 
     return 0;
 }
 
-static int admin_client(const vc_kafka_config_t *cfg, rd_kafka_t **out, char *err,
-                        size_t errlen)
+/* st receives the client's errors; it must outlive the client. */
+static int admin_client(const vc_kafka_config_t *cfg, vc_mq__state_t *st, rd_kafka_t **out,
+                        char *err, size_t errlen)
 {
     const char *const kv[][2] = {
         {"bootstrap.servers", cfg->brokers},
@@ -55,16 +57,11 @@ static int admin_client(const vc_kafka_config_t *cfg, rd_kafka_t **out, char *er
         {NULL, NULL},
     };
     rd_kafka_conf_t *conf = NULL;
-    int rc = vc_mq__conf_build(kv, &conf, err, errlen);
+    int rc = vc_mq__conf_build(kv, cfg, st, &conf, err, errlen);
     if (rc != 0)
         return rc;
-    char errstr[512];
-    *out = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
-    if (*out == NULL) {
-        rd_kafka_conf_destroy(conf);
-        return vc_err(err, errlen, VC_EINVAL, "kafka admin client: %s", errstr);
-    }
-    return 0;
+    *out = vc_mq__new(RD_KAFKA_PRODUCER, conf, cfg, err, errlen);
+    return *out != NULL ? 0 : VC_EINVAL;
 }
 
 static rd_kafka_NewTopic_t *new_topic(const char *name, const vc_topic_spec_t *s, int is_dlq,
@@ -197,9 +194,13 @@ int vc_topics_ensure(const vc_kafka_config_t *cfg, const vc_topic_spec_t *spec, 
     for (int i = 0; i < 3; i++)
         needs[i] = (vc_topic_need_t){names[i], cfg->message_max_bytes};
     rd_kafka_t *rk = NULL;
-    int rc = admin_client(cfg, &rk, err, errlen);
-    if (rc != 0)
+    vc_mq__state_t st;
+    vc_mq__state_init(&st);
+    int rc = admin_client(cfg, &st, &rk, err, errlen);
+    if (rc != 0) {
+        vc_mq__state_destroy(&st);
         return rc;
+    }
     int timeout = (int)spec->timeout_ms;
     if (vc_topics_is_mock(rk, timeout)) {
         fprintf(out, "# vc-devbroker (librdkafka mock cluster): it creates topics on first use "
@@ -225,6 +226,29 @@ int vc_topics_ensure(const vc_kafka_config_t *cfg, const vc_topic_spec_t *spec, 
     }
     if (rc == 0)
         rc = wait_usable(rk, needs, 3, timeout, err, errlen);
+    char why[300];
+    /* "transport failure" says less than the authentication error behind it. */
+    if (rc == VC_EUNAVAIL && vc_mq__state_problem(&st, 0, why, sizeof(why)))
+        vc_err(err, errlen, rc, "%s", why);
     rd_kafka_destroy(rk);
+    vc_mq__state_destroy(&st);
+    return rc;
+}
+
+int vc_topics_check_cluster(const vc_kafka_config_t *cfg, const vc_topic_need_t *needs,
+                            size_t n, int timeout_ms, char *err, size_t errlen)
+{
+    rd_kafka_t *rk = NULL;
+    vc_mq__state_t st;
+    vc_mq__state_init(&st);
+    int rc = admin_client(cfg, &st, &rk, err, errlen);
+    if (rc == 0) {
+        rc = vc_topics_startup_check(rk, needs, n, timeout_ms, err, errlen);
+        char why[300];
+        if (rc == 0 && vc_mq__state_problem(&st, 0, why, sizeof(why)))
+            VC_ERROR("kafka.client_unusable", "reason=\"%s\"", why);
+        rd_kafka_destroy(rk);
+    }
+    vc_mq__state_destroy(&st);
     return rc;
 }

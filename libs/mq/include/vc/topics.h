@@ -59,6 +59,11 @@ int vc_topics_check(rd_kafka_t *rk, const vc_topic_need_t *needs, size_t n, int 
 int vc_topics_startup_check(rd_kafka_t *rk, const vc_topic_need_t *needs, size_t n,
                             int timeout_ms, char *err, size_t errlen);
 
+/* vc_topics_startup_check through a short-lived client of its own (for a process that has
+ * no Kafka client yet, such as the detector's supervisor before it forks its workers). */
+int vc_topics_check_cluster(const vc_kafka_config_t *cfg, const vc_topic_need_t *needs,
+                            size_t n, int timeout_ms, char *err, size_t errlen);
+
 /* With create, creates the request, result and dead-letter topics of cfg that do not exist,
  * as spec says, and waits until their partitions have leaders; then checks all three (as
  * vc_topics_check, plus warnings where an existing topic differs from spec). Writes one line
