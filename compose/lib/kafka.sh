@@ -6,6 +6,8 @@
 #                                    the directory of its jars
 #   vc_start_kafka DIR NODES [sasl]  formats and starts a cluster of 1 (combined broker and
 #                                    controller) or 3 nodes; exports VC_KAFKA_BOOTSTRAP
+#                                    (VC_KAFKA_KEEP=1: restart one kept in DIR)
+#   vc_stop_kafka DIR                stops all its nodes at once
 #   vc_kafka_node DIR N ACTION       one node's fault: stop, kill, pause, resume, start
 #
 # The jars come from Maven Central through `mvn dependency:copy-dependencies` into
@@ -156,22 +158,24 @@ vc__kafka_serves() {
 	kcat -L -b "$1" -m 2 -t __vc_probe_none 2>/dev/null | grep -q "^ $2 brokers:"
 }
 
-# vc_start_kafka DIR NODES [sasl]: formats DIR (anew) and starts the cluster; waits until
-# it serves metadata. Call it directly, not inside $(...). Prints VC_KAFKA_BOOTSTRAP.
-vc_start_kafka() {
-	local usage='usage: vc_start_kafka DIR 1|3 [sasl]'
-	local dir=${1:?$usage} nodes=${2:?$usage} sasl=${3:-}
-	local libs cid voters='' bootstrap='' sboot='' n i tls='' user=vcguard pass=''
+# vc__kafka_format DIR NODES LIBS [sasl]: a new cluster in DIR (emptied first): ports, each
+# node's configuration, formatted storage; DIR/bootstrap (and DIR/sasl.env) record what a
+# later start needs. Ports come from VC_KAFKA_PORT when set (node N: VC_KAFKA_PORT+10(N-1),
+# its controller +1, its SASL_SSL listener +2), else free ones.
+vc__kafka_format() {
+	local dir=$1 nodes=$2 libs=$3 sasl=${4:-}
+	local cid voters='' bootstrap='' sboot='' i tls='' user=vcguard pass=''
 	local -a ports=() cports=() sports=() fmt_pids=()
-	[[ $nodes == 1 || $nodes == 3 ]] || {
-		vc__err "$usage"
-		return 1
-	}
-	libs=$(vc_kafka_dist) || return 1
 	rm -rf -- "$dir" && mkdir -p "$dir" || return 1
 	for ((i = 1; i <= nodes; i++)); do
-		ports[i]=$(vc_free_port) && cports[i]=$((ports[i] + 1)) || return 1
-		vc__need_free_port "${cports[i]}" kafka-controller || return 1
+		if [[ -n ${VC_KAFKA_PORT:-} ]]; then
+			ports[i]=$((VC_KAFKA_PORT + 10 * (i - 1)))
+			vc__need_free_port "${ports[i]}" "kafka-$i" || return 1
+		else
+			ports[i]=$(vc_free_port) || return 1
+		fi
+		cports[i]=$((ports[i] + 1))
+		vc__need_free_port "${cports[i]}" "kafka-$i controller" || return 1
 		[[ -z $sasl ]] || sports[i]=$((ports[i] + 2))
 		voters+="${voters:+,}$i@127.0.0.1:${cports[i]}"
 		bootstrap+="${bootstrap:+,}127.0.0.1:${ports[i]}"
@@ -202,10 +206,35 @@ vc_start_kafka() {
 			return 1
 		}
 	done
-	printf '%s\n' "$nodes" >"$dir/nodes" && printf '%s\n' "$libs" >"$dir/libs" || return 1
+	printf '%s\n' "$bootstrap" >"$dir/bootstrap" && printf '%s\n' "$nodes" >"$dir/nodes" || return 1
+	if [[ -n $sasl ]]; then
+		(umask 077 && printf 'VC_KAFKA_SASL_BOOTSTRAP=%s\nVC_KAFKA_CA=%s\nVC_KAFKA_SASL_USER=%s\nVC_KAFKA_SASL_PASSWORD=%s\n' \
+			"$sboot" "$tls/ca.pem" "$user" "$pass" >"$dir/sasl.env") || return 1
+	fi
+}
+
+# vc_start_kafka DIR NODES [sasl]: formats DIR anew and starts the cluster, or, with
+# VC_KAFKA_KEEP=1 and a cluster of NODES already formatted there, starts it again on its data.
+# Waits until it serves metadata. Call it directly, not inside $(...). Exports
+# VC_KAFKA_BOOTSTRAP (and the VC_KAFKA_SASL_* of sasl) and prints the bootstrap list.
+vc_start_kafka() {
+	local usage='usage: vc_start_kafka DIR 1|3 [sasl]'
+	local dir=${1:?$usage} nodes=${2:?$usage} sasl=${3:-} libs bootstrap i line
+	[[ $nodes == 1 || $nodes == 3 ]] || {
+		vc__err "$usage"
+		return 1
+	}
+	libs=$(vc_kafka_dist) || return 1
+	if [[ ${VC_KAFKA_KEEP:-0} == 1 && -s $dir/bootstrap && $(cat "$dir/nodes" 2>/dev/null) == "$nodes" &&
+		-s $dir/node-1/data/meta.properties ]] && { [[ -z $sasl ]] || [[ -s $dir/sasl.env ]]; }; then
+		vc__log "kafka: starting the $nodes-node cluster kept in $dir"
+	else
+		vc__kafka_format "$dir" "$nodes" "$libs" "$sasl" || return 1
+	fi
+	bootstrap=$(cat "$dir/bootstrap") && printf '%s\n' "$libs" >"$dir/libs" || return 1
 	vc__register "kafka:$dir" "$dir/nodes"
 	for ((i = 1; i <= nodes; i++)); do
-		vc__log "starting kafka-$i on 127.0.0.1:${ports[i]} (controller ${cports[i]}${sports[i]:+, SASL_SSL ${sports[i]}})"
+		vc__log "starting kafka-$i ($(sed -n 's/^listeners=//p' "$dir/node-$i/server.properties"))"
 		vc__kafka_launch "$dir" "$i" "$libs" || return 1
 	done
 	if ! vc__wait_until 120 "$(vc__pidfile kafka-1 "$dir")" "kafka cluster at $bootstrap" \
@@ -215,8 +244,10 @@ vc_start_kafka() {
 	fi
 	export VC_KAFKA_BOOTSTRAP=$bootstrap VC_KAFKA_DIR=$dir
 	if [[ -n $sasl ]]; then
-		export VC_KAFKA_SASL_BOOTSTRAP=$sboot VC_KAFKA_CA=$tls/ca.pem
-		export VC_KAFKA_SASL_USER=$user VC_KAFKA_SASL_PASSWORD=$pass
+		while IFS= read -r line; do
+			# shellcheck disable=SC2163 # NAME=value lines this file wrote itself
+			export "$line"
+		done <"$dir/sasl.env"
 	fi
 	vc__log "kafka: $nodes node(s) serving at $bootstrap"
 	printf '%s\n' "$bootstrap"
