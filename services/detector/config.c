@@ -32,7 +32,13 @@ static int load_instance(detector_config_t *cfg, char *err, size_t errlen)
     int rc = vc_config_str("INSTANCE_ID", NULL, &id, err, errlen);
     if (rc != 0)
         return rc;
-    if (id == NULL || *id == '\0')
+    /* Static membership needs ids that survive a restart: a default id holds the pid. */
+    int explicit_id = id != NULL && *id != '\0';
+    rc = vc_config_bool("DETECTOR_STATIC_MEMBERSHIP", explicit_id, &cfg->static_membership, err,
+                        errlen);
+    if (rc != 0)
+        return rc;
+    if (!explicit_id)
         return instance_default(cfg->instance_id, sizeof(cfg->instance_id));
     /* Workers append "-w<N>" (up to 5 bytes) to the supervisor's id. */
     if (strlen(id) + 5 >= sizeof(cfg->instance_id))

@@ -1,6 +1,7 @@
 /* The detector's main-thread loop: the only place that touches the consumer and the offset
  * tracker. Pool threads hand finished jobs back through d->done. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "detector.h"
 #include "vc/clock.h"
@@ -19,28 +20,48 @@ static size_t revoked_inflight(detector_t *d, const rd_kafka_topic_partition_lis
     return n;
 }
 
-/* @locality: main thread (called from inside vc_consumer_poll). */
-void detector_on_rebalance(void *opaque, int assigned,
-                           const rd_kafka_topic_partition_list_t *parts)
+/* Partition p's generation slot, grown on demand (partition numbers are small and dense).
+ * NULL only when memory runs out. */
+static uint64_t *gen_slot(detector_t *d, int32_t p)
 {
-    detector_t *d = opaque;
-    d->joined = 1;
-    d->partitions = assigned ? parts->cnt : 0;
-    if (assigned) {
-        /* A new generation: what runs from before it no longer moves these offsets. */
-        d->generation++;
-        for (int i = 0; i < parts->cnt; i++)
-            vc_offtrack_forget(d->track, parts->elems[i].partition);
-        /* Only pausing: resume() on a fresh assignment may start fetching from the last
-         * position handed to this process rather than the committed offset
-         * (confluentinc/librdkafka#2557), past messages nobody finished. The pause flag a
-         * partition keeps across a revoke (#1849) is cleared when it is revoked, below. */
-        if (d->paused)
-            vc_consumer_pause_all(d->consumer, 1);
-        return;
+    if (p < 0)
+        return NULL;
+    if (p >= d->part_gen_cap) {
+        int cap = d->part_gen_cap ? d->part_gen_cap : 64;
+        while (cap <= p)
+            cap *= 2;
+        uint64_t *g = realloc(d->part_gen, (size_t)cap * sizeof(*g));
+        if (g == NULL)
+            return NULL;
+        memset(g + d->part_gen_cap, 0, (size_t)(cap - d->part_gen_cap) * sizeof(*g));
+        d->part_gen = g;
+        d->part_gen_cap = cap;
     }
-    /* Before giving partitions up, let their running work finish (bounded well below the
-     * session timeout) and commit it, so the next owner does not redo finished work. */
+    return &d->part_gen[p];
+}
+
+uint64_t detector_partition_generation(detector_t *d, int32_t p)
+{
+    uint64_t *g = gen_slot(d, p);
+    return g != NULL ? *g : 0;
+}
+
+/* What runs from before this change no longer moves these partitions' offsets. */
+static void new_generation(detector_t *d, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        vc_offtrack_forget(d->track, parts->elems[i].partition);
+        uint64_t *g = gen_slot(d, parts->elems[i].partition);
+        if (g != NULL)
+            ++*g;
+    }
+}
+
+/* Before giving partitions up, let their running work finish (bounded well below the session
+ * timeout) and commit it, so the next owner does not redo finished work. The partitions that
+ * stay (cooperative protocol) keep being served meanwhile: their jobs retire too. */
+static void finish_revoked(detector_t *d, const rd_kafka_topic_partition_list_t *parts)
+{
     int64_t deadline = vc_clock_mono_ms() + d->cfg.revoke_grace_ms;
     size_t left = revoked_inflight(d, parts);
     while (left > 0 && vc_clock_mono_ms() < deadline) {
@@ -52,22 +73,46 @@ void detector_on_rebalance(void *opaque, int assigned,
     vc_consumer_commit(d->consumer);
     if (left > 0)
         VC_WARN("kafka.revoke_unfinished", "inflight=%zu", left);
-    /* Work still running past the grace may finish, but its offsets are no longer ours to
-     * store (retire checks the generation); its effect is idempotent, so the new owner may
-     * safely redo it. */
-    for (int i = 0; i < parts->cnt; i++)
-        vc_offtrack_forget(d->track, parts->elems[i].partition);
-    d->generation++;
-    /* Still our assignment here: resume it so no pause flag survives into the next one. */
-    if (d->paused && vc_consumer_pause_all(d->consumer, 0) == 0)
-        d->paused = 0;
+}
+
+/* @locality: main thread (called from inside vc_consumer_poll). */
+void detector_on_rebalance(void *opaque, vc_rebalance_t event,
+                           const rd_kafka_topic_partition_list_t *parts)
+{
+    detector_t *d = opaque;
+    d->joined = 1;
+    if (event == VC_REBALANCE_ASSIGNED) {
+        new_generation(d, parts);
+        /* Only pausing: resume() on a fresh assignment may start fetching from the last
+         * position handed to this process rather than the committed offset
+         * (confluentinc/librdkafka#2557), past messages nobody finished. The pause flag a
+         * partition keeps across a revoke (#1849) is cleared when it is revoked, below. */
+        if (d->paused)
+            vc_consumer_pause_all(d->consumer, 1);
+    } else {
+        /* A lost assignment is someone else's already: its offsets are not ours to commit. */
+        if (event == VC_REBALANCE_REVOKED)
+            finish_revoked(d, parts);
+        /* Work still running past the grace may finish, but its offsets are no longer ours
+         * to store (retire checks the generation); its effect is idempotent, so the new owner
+         * may safely redo it. */
+        new_generation(d, parts);
+        /* Still our assignment here: resume it so no pause flag survives into the next one
+         * (with the cooperative protocol, back-pressure pauses the partitions we keep again
+         * at the next turn of the loop if the work in flight still calls for it). */
+        if (d->paused && vc_consumer_pause_all(d->consumer, 0) == 0)
+            d->paused = 0;
+    }
+    int n = vc_consumer_assigned(d->consumer);
+    d->partitions = event == VC_REBALANCE_ASSIGNED ? (n >= 0 ? n : parts->cnt)
+                                                  : (n >= parts->cnt ? n - parts->cnt : 0);
 }
 
 static void retire(detector_t *d, job_t *job)
 {
     rd_kafka_message_t *m = job->msg;
     d->inflight_bytes -= m->len;
-    if (job->generation != d->generation) {
+    if (job->generation != detector_partition_generation(d, m->partition)) {
         /* Dispatched before a rebalance: its partition's run was forgotten, and the offset
          * may be tracked again for a redelivery that has not finished. */
         VC_DEBUG("job.stale_generation", "partition=%d offset=%lld", (int)m->partition,
@@ -136,7 +181,7 @@ static void dispatch(detector_t *d, rd_kafka_message_t *m)
     vc_counter_add(d->m_consumed, 1);
     job->d = d;
     job->msg = m;
-    job->generation = d->generation;
+    job->generation = detector_partition_generation(d, job->msg->partition);
     d->inflight_bytes += m->len;
     /* Pausing keeps the pool queue below capacity; blocking here is only a safety net. */
     if (vc_threadpool_submit(d->pool, detector_job_run, job, -1) != 0) {

@@ -33,6 +33,9 @@ typedef struct {
     vc_pg_opts_t pg;
     const char *group_id;    /* KAFKA_GROUP_ID=vc-detectors */
     char instance_id[64];    /* INSTANCE_ID=<hostname>-<pid> */
+    int static_membership;   /* DETECTOR_STATIC_MEMBERSHIP=on when INSTANCE_ID is set, else
+                                off: each worker's group.instance.id is its client id
+                                (<INSTANCE_ID>-w<N>), stable across restarts */
     long long threads;       /* THREAD_POOL_SIZE=2×cores */
     long long max_inflight;  /* DETECTOR_MAX_INFLIGHT=32×threads: pause partitions beyond */
     long long max_inflight_bytes; /* DETECTOR_MAX_INFLIGHT_BYTES=256M: ... or beyond this */
@@ -105,10 +108,13 @@ typedef struct {
     int joined;     /* main thread: the group has assigned us (possibly nothing) */
     int partitions; /* main thread: partitions currently assigned */
     int kafka_fatal; /* main thread: the producer hit a fatal error; the worker exits 1 */
-    /* main thread: bumped at every assignment and revocation. A job keeps the generation it
-     * was dispatched in; one finishing in a later generation must not move the offsets of
-     * the new assignment (an entry with its offset there belongs to another delivery). */
-    uint64_t generation;
+    /* main thread: per partition, bumped each time it is assigned to or taken from this
+     * worker. A job keeps its partition's generation from when it was dispatched; one that
+     * finishes in a later generation must not move that partition's offsets (an entry with
+     * its offset there belongs to another delivery). Partitions that stay assigned through
+     * a cooperative rebalance keep their generation, so their work keeps its offsets. */
+    uint64_t *part_gen;
+    int part_gen_cap;
     /* Crash isolation gate (guard.c): messages that already interrupted a worker are
      * analysed alone, so a crash is blamed on them only. @locks gate_lock. */
     pthread_mutex_t gate_lock;
@@ -129,7 +135,7 @@ typedef struct {
     atomic_int refs;   /* the pool thread's own, plus one per result in the sink */
     atomic_int failed; /* some effect of the message did not become durable */
     int committable; /* 1 when the message's effect is durable (result stored or dead-lettered) */
-    uint64_t generation; /* d->generation when it was dispatched */
+    uint64_t generation; /* its partition's generation when it was dispatched */
     int delivery_attempt; /* deliveries of this message that began analysis, this one included */
     char crash_reason[160]; /* set: the message interrupted workers too often; not analysed */
 } job_t;
@@ -213,7 +219,10 @@ void detector_consume_loop(detector_t *d);
 void detector_publish_metrics(detector_t *d);
 
 /* Rebalance hook (main thread): forgets in-flight offsets of revoked partitions. */
-void detector_on_rebalance(void *opaque, int assigned,
+/* Main thread: partition p's current generation (see part_gen). */
+uint64_t detector_partition_generation(detector_t *d, int32_t p);
+
+void detector_on_rebalance(void *opaque, vc_rebalance_t event,
                            const rd_kafka_topic_partition_list_t *parts);
 
 #endif

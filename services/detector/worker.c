@@ -143,6 +143,7 @@ static int start(detector_t *d, char *err, size_t errlen)
         rc = detector_sink_new(d, &d->sink);
     if (rc == 0)
         rc = vc_consumer_new(&d->cfg.kafka, d->cfg.group_id, d->cfg.instance_id,
+                             d->cfg.static_membership ? d->cfg.instance_id : NULL,
                              d->cfg.kafka.topic_requests, detector_on_rebalance, d,
                              &d->consumer, err, errlen);
     return rc;
@@ -171,6 +172,7 @@ static void stop(detector_t *d)
     vc_audio_model_free(d->audio_model); /* after the pool threads are joined */
     vc_resource_sampler_free(d->sampler);
     free(d->analysing_since);
+    free(d->part_gen);
     vc_breaker_free(d->pg_breaker);
     vc_breaker_free(d->redis_breaker);
     if (d->gate_ready)

@@ -30,30 +30,48 @@ static void topic_ok(vc_consumer_t *c)
     pthread_mutex_unlock(&c->st.mu);
 }
 
+static void log_error(const char *what, rd_kafka_error_t *e)
+{
+    if (e == NULL)
+        return;
+    VC_ERROR("kafka.rebalance_error", "op=%s error=\"%s\"", what, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+}
+
 /* @locality: the polling thread (called from inside rd_kafka_consumer_poll). */
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                          rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     vc_consumer_t *c = opaque; /* its first member is the state the conf's opaque points at */
+    int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        rd_kafka_assign(rk, parts);
+        if (coop)
+            log_error("incremental_assign", rd_kafka_incremental_assign(rk, parts));
+        else
+            rd_kafka_assign(rk, parts);
         if (parts->cnt > 0)
             topic_ok(c); /* the topic exists and we may read it */
         vc_mq__state_ok(&c->st);
-        VC_INFO("kafka.assigned", "partitions=%d", parts->cnt);
+        VC_INFO("kafka.assigned", "partitions=%d protocol=%s", parts->cnt,
+                coop ? "cooperative" : "eager");
         if (c->on_rebalance != NULL)
-            c->on_rebalance(c->opaque, 1, parts);
-    } else {
-        VC_INFO("kafka.revoked", "partitions=%d reason=\"%s\"", parts->cnt,
-                rd_kafka_err2str(err));
-        if (c->on_rebalance != NULL)
-            c->on_rebalance(c->opaque, 0, parts);
-        rd_kafka_assign(rk, NULL);
+            c->on_rebalance(c->opaque, VC_REBALANCE_ASSIGNED, parts);
+        return;
     }
+    int lost = err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS && rd_kafka_assignment_lost(rk);
+    VC_INFO("kafka.revoked", "partitions=%d lost=%d protocol=%s reason=\"%s\"", parts->cnt,
+            lost, coop ? "cooperative" : "eager", rd_kafka_err2str(err));
+    if (c->on_rebalance != NULL)
+        c->on_rebalance(c->opaque, lost ? VC_REBALANCE_LOST : VC_REBALANCE_REVOKED, parts);
+    if (coop)
+        log_error("incremental_unassign", rd_kafka_incremental_unassign(rk, parts));
+    else
+        rd_kafka_assign(rk, NULL);
 }
 
 static int conf_for(const vc_kafka_config_t *cfg, const char *group_id, const char *instance_id,
-                    vc_mq__state_t *st, rd_kafka_conf_t **conf, char *err, size_t errlen)
+                    const char *group_instance_id, vc_mq__state_t *st, rd_kafka_conf_t **conf,
+                    char *err, size_t errlen)
 {
     char session[32], poll[32], part_fetch[32], fetch[32], recv[32], queue_kb[32];
     snprintf(session, sizeof(session), "%lld", cfg->session_timeout_ms);
@@ -86,6 +104,9 @@ static int conf_for(const vc_kafka_config_t *cfg, const char *group_id, const ch
         /* Detection latency matters more than fetch batching on an idle partition. */
         {"fetch.wait.max.ms", "50"},
         {"allow.auto.create.topics", "false"}, /* provisioned: vc/topics.h */
+        {"partition.assignment.strategy",
+         strcmp(cfg->assignment, "eager") == 0 ? "range,roundrobin" : "cooperative-sticky"},
+        {"group.instance.id", group_instance_id},
         {"queued.max.messages.kbytes", queue_kb},
         {"queued.min.messages", "1000"},
         {"debug", cfg->debug[0] != '\0' ? cfg->debug : NULL},
@@ -95,8 +116,9 @@ static int conf_for(const vc_kafka_config_t *cfg, const char *group_id, const ch
 }
 
 int vc_consumer_new(const vc_kafka_config_t *cfg, const char *group_id, const char *instance_id,
-                    const char *topic, vc_consumer_rebalance_fn on_rebalance_fn, void *opaque,
-                    vc_consumer_t **out, char *err, size_t errlen)
+                    const char *group_instance_id, const char *topic,
+                    vc_consumer_rebalance_fn on_rebalance_fn, void *opaque, vc_consumer_t **out,
+                    char *err, size_t errlen)
 {
     if (strlen(topic) >= sizeof(((vc_consumer_t *)0)->topic))
         return vc_err(err, errlen, VC_EINVAL, "topic name too long");
@@ -109,7 +131,8 @@ int vc_consumer_new(const vc_kafka_config_t *cfg, const char *group_id, const ch
     c->opaque = opaque;
     rd_kafka_conf_t *conf = NULL;
     rd_kafka_topic_partition_list_t *subs = NULL;
-    int rc = conf_for(cfg, group_id, instance_id, &c->st, &conf, err, errlen);
+    int rc = conf_for(cfg, group_id, instance_id, group_instance_id, &c->st, &conf, err,
+                      errlen);
     if (rc != 0)
         goto fail;
     rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
@@ -304,4 +327,14 @@ void vc_consumer_close(vc_consumer_t *c)
     rd_kafka_destroy_flags(c->rk, closed ? 0 : RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
     vc_mq__state_destroy(&c->st);
     free(c);
+}
+
+int vc_consumer_assigned(vc_consumer_t *c)
+{
+    rd_kafka_topic_partition_list_t *a = NULL;
+    if (rd_kafka_assignment(c->rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return VC_EIO;
+    int n = a->cnt;
+    rd_kafka_topic_partition_list_destroy(a);
+    return n;
 }

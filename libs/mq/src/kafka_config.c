@@ -40,6 +40,7 @@ static const str_field_t str_fields[] = {
     STR_FIELD("KAFKA_TOPIC_RESULTS", "vc.detections.results", topic_results),
     STR_FIELD("KAFKA_TOPIC_DLQ", "vc.detections.dlq", topic_dlq),
     STR_FIELD("KAFKA_DEBUG", "", debug),
+    STR_FIELD("KAFKA_ASSIGNMENT_STRATEGY", "cooperative-sticky", assignment),
 };
 
 typedef struct {
@@ -79,6 +80,10 @@ int vc_kafka_config_from_env(vc_kafka_config_t *cfg, char *err, size_t errlen)
         if (rc != 0)
             return rc;
     }
+    if (strcmp(cfg->assignment, "cooperative-sticky") != 0 && strcmp(cfg->assignment, "eager") != 0)
+        return vc_err(err, errlen, VC_EINVAL,
+                      "KAFKA_ASSIGNMENT_STRATEGY=%s: expected cooperative-sticky or eager",
+                      cfg->assignment);
     if (cfg->max_poll_interval_ms < cfg->session_timeout_ms)
         return vc_err(err, errlen, VC_EINVAL,
                       "KAFKA_MAX_POLL_INTERVAL_MS=%lld: must be >= KAFKA_SESSION_TIMEOUT_MS",

@@ -177,7 +177,7 @@ static void test_file_then_env(void)
     ASSERT_STREQ(v, "7"); /* the operator's tuning wins over vcguard's default (2) */
     /* The consumer takes them too. */
     vc_consumer_t *c = NULL;
-    ASSERT_OK(vc_consumer_new(&cfg, "unit-group", "unit", "unit-topic", NULL, NULL, &c, err,
+    ASSERT_OK(vc_consumer_new(&cfg, "unit-group", "unit", NULL, "unit-topic", NULL, NULL, &c, err,
                               sizeof(err)));
     vc_consumer_close(c);
     unlink(path);
@@ -236,7 +236,7 @@ static void expect_redacted(const char *var, const char *value, const char *secr
     if (rc != VC_EINVAL || strstr(err, secret) != NULL || strstr(err, "redacted") == NULL)
         VC_TEST_FAIL("%s: rc=%d err=%s", var, rc, err);
     vc_consumer_t *c = NULL;
-    rc = vc_consumer_new(&cfg, "g", "unit", "t", NULL, NULL, &c, err, sizeof(err));
+    rc = vc_consumer_new(&cfg, "g", "unit", NULL, "t", NULL, NULL, &c, err, sizeof(err));
     if (rc != VC_EINVAL || strstr(err, secret) != NULL)
         VC_TEST_FAIL("%s: consumer rc=%d err=%s", var, rc, err);
 }

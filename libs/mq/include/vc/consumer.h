@@ -9,16 +9,33 @@
 
 typedef struct vc_consumer vc_consumer_t;
 
-/* Called on the polling thread when partitions are revoked (before they are given up) or
- * assigned (after). `parts` lists them. */
-typedef void (*vc_consumer_rebalance_fn)(void *opaque, int assigned,
+/* What a rebalance did to this member's assignment. */
+typedef enum {
+    VC_REBALANCE_REVOKED = 0,  /* parts are about to be given up: offsets may still be committed */
+    VC_REBALANCE_ASSIGNED = 1, /* parts were added (eager: the whole new assignment) */
+    VC_REBALANCE_LOST = 2      /* parts were taken away already (session lost, fenced): another
+                                * member may own them; committing their offsets is pointless */
+} vc_rebalance_t;
+
+/* Called on the polling thread for each change. With the cooperative protocol
+ * (KAFKA_ASSIGNMENT_STRATEGY=cooperative-sticky, the default) `parts` lists only the
+ * partitions that move, and the others keep being consumed meanwhile; with the eager one a
+ * revocation lists the whole assignment. */
+typedef void (*vc_consumer_rebalance_fn)(void *opaque, vc_rebalance_t event,
                                          const rd_kafka_topic_partition_list_t *parts);
 
-/* Joins `group_id` and subscribes to `topic`. instance_id becomes client.id. Returns 0,
+/* Joins `group_id` and subscribes to `topic`. instance_id becomes client.id;
+ * group_instance_id, when not NULL, makes this a static member (KIP-345): a member that
+ * restarts with the same id within the session timeout gets its partitions back without a
+ * rebalance (and one that leaves keeps them unassigned until that timeout). Returns 0,
  * VC_EINVAL (bad configuration, err says which) or VC_ENOMEM. */
 int vc_consumer_new(const vc_kafka_config_t *cfg, const char *group_id, const char *instance_id,
-                    const char *topic, vc_consumer_rebalance_fn on_rebalance, void *opaque,
-                    vc_consumer_t **out, char *err, size_t errlen);
+                    const char *group_instance_id, const char *topic,
+                    vc_consumer_rebalance_fn on_rebalance, void *opaque, vc_consumer_t **out,
+                    char *err, size_t errlen);
+
+/* Partitions currently assigned (main thread), or VC_EIO. */
+int vc_consumer_assigned(vc_consumer_t *c);
 
 /* Polls for one message (on the owning thread only). Returns a message the caller destroys
  * with rd_kafka_message_destroy (any thread), or NULL on timeout. Consumer errors are logged
