@@ -192,16 +192,21 @@ static void dispatch(detector_t *d, rd_kafka_message_t *m)
     }
 }
 
-/* A fatal producer never delivers again (results, dead letters): stop consuming and drain
- * like SIGTERM, so only offsets of work made durable before it are committed, then exit 1
- * for the supervisor to start a fresh worker. Returns 1 when fatal. */
+/* A fatal producer never delivers again (results, dead letters), and a fatal consumer (e.g. a
+ * static member fenced by another process with its group.instance.id) never fetches again:
+ * stop consuming and drain like SIGTERM, so only offsets of work made durable before it are
+ * committed, then exit 1 for the supervisor to start a fresh worker. Returns 1 when fatal. */
 static int producer_fatal(detector_t *d)
 {
     char why[256];
-    if (!vc_producer_fatal(d->producer, why, sizeof(why)))
-        return 0;
-    VC_ERROR("detector.kafka_fatal", "instance=%s msg=\"kafka producer fatal error: %s; "
-             "exiting so the supervisor restarts the worker\"", d->cfg.instance_id, why);
+    const char *who = "producer";
+    if (!vc_producer_fatal(d->producer, why, sizeof(why))) {
+        if (vc_consumer_health(d->consumer, why, sizeof(why)) != VC_ECLOSED)
+            return 0;
+        who = "consumer";
+    }
+    VC_ERROR("detector.kafka_fatal", "instance=%s msg=\"kafka %s fatal error: %s; "
+             "exiting so the supervisor restarts the worker\"", d->cfg.instance_id, who, why);
     d->kafka_fatal = 1;
     detector_stopping = 1;
     return 1;
