@@ -60,6 +60,7 @@ typedef struct {
     vc_resource_sampler_t *sampler;
     atomic_ullong responses[500]; /* by status code - 100, for /metrics.json */
     atomic_int draining;          /* SIGTERM received: new requests get 503 shutting_down */
+    atomic_int routed;            /* every handler registered: until then, 503 starting */
     atomic_long active;           /* requests between begin_request and end_request */
     long long keepalive_idle_ms;  /* civetweb's keep_alive_timeout_ms */
     struct waiters *waiters;      /* long-poll registry + the one results subscriber */

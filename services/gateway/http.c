@@ -387,6 +387,13 @@ int gateway_begin_request(struct mg_connection *conn)
         give_up_connection(conn);
         return gateway_send_error(conn, 400, "invalid_request", "", "%s", problem);
     }
+    /* civetweb listens before the handlers are registered: a request in that instant (a
+     * health probe polling a starting gateway) would get civetweb's 404. */
+    if (!atomic_load(&gateway_of(conn)->routed)) {
+        give_up_connection(conn);
+        return gateway_send_error(conn, 503, "starting", "Retry-After: 1\r\n",
+                                  "this gateway is starting");
+    }
     /* Stopping: running requests finish and are answered (main.c waits for them); new ones,
      * /health included, are told to go elsewhere, and their connections close. */
     if (atomic_load(&gateway_of(conn)->draining)) {

@@ -97,6 +97,7 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
     mg_set_request_handler(gw->http, "/metrics$", gateway_handle_metrics, gw);
     mg_set_request_handler(gw->http, "/metrics.json$", gateway_handle_metrics_json, gw);
     mg_set_request_handler(gw->http, "/", gateway_handle_not_found, gw); /* everything else */
+    atomic_store(&gw->routed, 1);
     return 0;
 }
 

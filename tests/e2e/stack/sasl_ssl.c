@@ -74,7 +74,8 @@ static void refused(vc_e2e_t *e, const char *what, const char *pw, const char *c
         free(body);
         body = NULL;
         st = vc_test_http("GET", url, NULL, NULL, 0, &body);
-        if (st > 0)
+        /* 503 starting: listening, not routing yet (an instant at start-up). */
+        if (st > 0 && (body == NULL || strstr(body, "\"starting\"") == NULL))
             break;
         struct timespec ts = {0, 100 * 1000000L}; /* waiting for the listener, bounded */
         nanosleep(&ts, NULL);

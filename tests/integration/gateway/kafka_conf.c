@@ -103,7 +103,9 @@ static long first_health(const char *base, int timeout_s, char **body)
     snprintf(url, sizeof(url), "%s/health", base);
     int64_t deadline = vc_clock_mono_ms() + timeout_s * 1000LL;
     long st = -1;
-    while ((st = vc_test_http("GET", url, NULL, NULL, 0, body)) < 0 &&
+    /* 503 starting: listening, not routing yet (an instant at start-up). */
+    while (((st = vc_test_http("GET", url, NULL, NULL, 0, body)) < 0 ||
+            (*body != NULL && strstr(*body, "\"starting\"") != NULL)) &&
            vc_clock_mono_ms() < deadline) {
         free(*body);
         *body = NULL;
