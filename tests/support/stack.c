@@ -21,6 +21,7 @@
 #include "test.h"
 #include "vc/topics.h"
 #include "vc/apikeys.h"
+#include "vc/base64.h"
 #include "vc/pg.h"
 
 _Thread_local const char *vc_test_api_key;
@@ -340,6 +341,52 @@ void vc_test_create_topics(const char *kafka, const char *prefix, int partitions
     fclose(devnull);
     if (rc != 0)
         VC_TEST_FAIL("creating topics %s*: %s", prefix, err);
+}
+
+char *vc_test_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        VC_TEST_FAIL("open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    ASSERT(buf != NULL);
+    size_t got = fread(buf, 1, (size_t)n, f);
+    buf[got] = '\0';
+    fclose(f);
+    if (len != NULL)
+        *len = got;
+    return buf;
+}
+
+int vc_test_contains(const char *hay, size_t n, const char *needle)
+{
+    size_t k = strlen(needle);
+    for (size_t i = 0; k > 0 && i + k <= n; i++)
+        if (memcmp(hay + i, needle, k) == 0)
+            return 1;
+    return 0;
+}
+
+long vc_test_submit_tone(const char *base, char **resp)
+{
+    size_t wav_len = 0, n = 0;
+    unsigned char *wav = vc_test_wav_sine(500, 0.5, 0.2, 16000, &wav_len);
+    char *b64 = malloc(vc_base64_encoded_len(wav_len) + 1);
+    ASSERT(b64 != NULL);
+    ASSERT(vc_base64_encode(wav, wav_len, b64, vc_base64_encoded_len(wav_len) + 1, &n) == 0);
+    char *body = malloc(n + 64);
+    ASSERT(body != NULL);
+    snprintf(body, n + 64, "{\"detection_type\":\"audio\",\"audio_data\":\"%s\"}", b64);
+    char url[128];
+    snprintf(url, sizeof(url), "%s/v1/detections", base);
+    long st = vc_test_http("POST", url, "application/json", body, strlen(body), resp);
+    free(body);
+    free(b64);
+    free(wav);
+    return st;
 }
 
 const char *vc_test_devbroker_brokers(void)

@@ -72,6 +72,17 @@ long vc_test_wait_inflight(const char *base, long want, int timeout_s);
  * "broker down all". Returns 0 when it answered "ok". */
 int vc_test_devbroker(const char *command);
 
+/* Reads a whole file into a malloc'd, NUL-terminated buffer (caller frees); its length in
+ * *len when len is not NULL. Aborts the test when the file cannot be read. */
+char *vc_test_read_file(const char *path, size_t *len);
+
+/* True when needle occurs in the n bytes of hay (a log may hold NUL bytes). */
+int vc_test_contains(const char *hay, size_t n, const char *needle);
+
+/* POSTs one JSON audio submission (0.2 s of a 500 Hz tone, 16 kHz) to base/v1/detections;
+ * returns the status (-1: transport failure), the body in *resp (caller frees). */
+long vc_test_submit_tone(const char *base, char **resp);
+
 /* Creates the topics <prefix>requests, <prefix>results and <prefix>dlq with `partitions`
  * partitions on the cluster at `kafka`, as an operator's deploy step would before starting
  * services (they refuse to start without their topics): on vc-devbroker

@@ -33,22 +33,6 @@ static void set_client_env(const char *pw, const char *ca_path)
     setenv("KAFKA_CONF_SSL_CA_LOCATION", ca_path, 1);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        VC_TEST_FAIL("open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    ASSERT(buf != NULL);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    return buf;
-}
-
 /* A gateway with client settings that cannot work: /health must say so, fast. */
 static void refused(vc_e2e_t *e, const char *what, const char *pw, const char *ca_path,
                     const char *expect_in_log)
@@ -90,7 +74,7 @@ static void refused(vc_e2e_t *e, const char *what, const char *pw, const char *c
     free(body);
     ASSERT(ms < 15000);
     ASSERT_EQ(vc_test_stop(&gw, 30), 0);
-    char *log = slurp(gw.log_path);
+    char *log = vc_test_read_file(gw.log_path, NULL);
     if (strstr(log, pw) != NULL)
         VC_TEST_FAIL("%s: the password reached the gateway's log", what);
     if (strstr(log, expect_in_log) == NULL) {

@@ -26,48 +26,6 @@
 
 static const char *redis, *pg, *kafka;
 
-static long submit(const char *base, char **resp)
-{
-    size_t wav_len = 0, n = 0;
-    unsigned char *wav = vc_test_wav_sine(500, 0.5, 0.2, 16000, &wav_len);
-    char *b64 = malloc(vc_base64_encoded_len(wav_len) + 1);
-    ASSERT_OK(vc_base64_encode(wav, wav_len, b64, vc_base64_encoded_len(wav_len) + 1, &n));
-    char *body = malloc(n + 64);
-    snprintf(body, n + 64, "{\"detection_type\":\"audio\",\"audio_data\":\"%s\"}", b64);
-    char url[128];
-    snprintf(url, sizeof(url), "%s/v1/detections", base);
-    long st = vc_test_http("POST", url, "application/json", body, strlen(body), resp);
-    free(body);
-    free(b64);
-    free(wav);
-    return st;
-}
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        VC_TEST_FAIL("open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    ASSERT(buf != NULL);
-    *len = fread(buf, 1, (size_t)n, f);
-    buf[*len] = '\0';
-    fclose(f);
-    return buf;
-}
-
-static int contains(const char *hay, size_t n, const char *needle)
-{
-    size_t k = strlen(needle);
-    for (size_t i = 0; k > 0 && i + k <= n; i++)
-        if (memcmp(hay + i, needle, k) == 0)
-            return 1;
-    return 0;
-}
-
 static void harmless_setting_works(void)
 {
     static char file_env[600];
@@ -87,7 +45,7 @@ static void harmless_setting_works(void)
     vc_proc_t gw;
     char base[64], *resp = NULL;
     vc_test_start_gateway(&gw, base, sizeof(base), redis, pg, kafka, extra);
-    long st = submit(base, &resp);
+    long st = vc_test_submit_tone(base, &resp);
     if (st != 202)
         VC_TEST_FAIL("submission with pass-through settings: %ld %s", st, resp);
     free(resp);
@@ -147,7 +105,7 @@ static void bad_credentials_never_logged(void)
     free(body);
     char *resp = NULL;
     t0 = vc_clock_mono_ms();
-    st = submit(base, &resp);
+    st = vc_test_submit_tone(base, &resp);
     if (st != 503 || resp == NULL || strstr(resp, "queue_unavailable") == NULL)
         VC_TEST_FAIL("submission with a bad Kafka credential: %ld %s", st, resp ? resp : "");
     fprintf(stderr, "submission refused after %lld ms\n", (long long)(vc_clock_mono_ms() - t0));
@@ -155,9 +113,9 @@ static void bad_credentials_never_logged(void)
     free(resp);
     ASSERT_EQ(vc_test_stop(&gw, 30), 0);
     size_t len = 0;
-    char *log = slurp(gw.log_path, &len);
-    ASSERT(contains(log, len, "sasl.password")); /* the conf dump ran: the check means something */
-    if (contains(log, len, secret)) {
+    char *log = vc_test_read_file(gw.log_path, &len);
+    ASSERT(vc_test_contains(log, len, "sasl.password")); /* the conf dump ran: the check means something */
+    if (vc_test_contains(log, len, secret)) {
         vc_test_print_log(&gw, 60);
         VC_TEST_FAIL("the Kafka password reached the gateway log %s", gw.log_path);
     }

@@ -29,23 +29,6 @@ static void on_abort(int sig)
     raise(sig);
 }
 
-static long submit(char **resp)
-{
-    size_t wav_len = 0, n = 0;
-    unsigned char *wav = vc_test_wav_sine(500, 0.5, 0.2, 16000, &wav_len);
-    char *b64 = malloc(vc_base64_encoded_len(wav_len) + 1);
-    ASSERT_OK(vc_base64_encode(wav, wav_len, b64, vc_base64_encoded_len(wav_len) + 1, &n));
-    char *body = malloc(n + 64);
-    snprintf(body, n + 64, "{\"detection_type\":\"audio\",\"audio_data\":\"%s\"}", b64);
-    char url[128];
-    snprintf(url, sizeof(url), "%s/v1/detections", base);
-    long st = vc_test_http("POST", url, "application/json", body, strlen(body), resp);
-    free(body);
-    free(b64);
-    free(wav);
-    return st;
-}
-
 int main(void)
 {
     const char *redis = vc_test_env_or_skip("VC_TEST_REDIS_URL");
@@ -62,12 +45,12 @@ int main(void)
     char health[128];
     snprintf(health, sizeof(health), "%s/health", base);
     char *resp = NULL;
-    ASSERT_EQ(submit(&resp), 202);
+    ASSERT_EQ(vc_test_submit_tone(base, &resp), 202);
     free(resp);
 
     ASSERT_OK(vc_test_devbroker("broker down all"));
     time_t t0 = time(NULL);
-    long st = submit(&resp);
+    long st = vc_test_submit_tone(base, &resp);
     if (st != 503 || strstr(resp, "queue_unavailable") == NULL)
         VC_TEST_FAIL("with Kafka down: %ld %s", st, resp);
     free(resp);
@@ -83,7 +66,7 @@ int main(void)
     /* The producer reconnects with backoff: accepted again within a bounded time. */
     int accepted = 0;
     for (int i = 0; i < 30 && !accepted; i++) {
-        st = submit(&resp);
+        st = vc_test_submit_tone(base, &resp);
         accepted = st == 202;
         if (!accepted && st != 503)
             VC_TEST_FAIL("after recovery: %ld %s", st, resp);

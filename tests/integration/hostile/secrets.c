@@ -26,34 +26,6 @@ static char pg_password[64], redis_password[64], pg_url[512], redis_url[128];
 static char prefix[64], topics[3][200], group[128];
 static char revoked_key[64], unknown_key[64], malformed_key[96];
 
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        VC_TEST_FAIL("open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    ASSERT(buf != NULL);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    if (len != NULL)
-        *len = got;
-    return buf;
-}
-
-/* True when needle occurs in the n bytes of hay (logs may hold NUL-free binary). */
-static int contains(const char *hay, size_t n, const char *needle)
-{
-    size_t k = strlen(needle);
-    for (size_t i = 0; k > 0 && i + k <= n; i++)
-        if (memcmp(hay + i, needle, k) == 0)
-            return 1;
-    return 0;
-}
-
 /* ---- keys at rest ------------------------------------------------------------------------ */
 
 static void api_keys_are_stored_only_as_hashes(void)
@@ -217,12 +189,12 @@ static void no_secret_in_any_log(void)
         char path[600];
         snprintf(path, sizeof(path), "%s/%s.log", vc_test_tmpdir(), logs[l]);
         size_t n = 0;
-        char *text = read_file(path, &n);
+        char *text = vc_test_read_file(path, &n);
         fprintf(stderr, "%s.log: %zu bytes, debug lines: %s\n", logs[l], n,
-                contains(text, n, "level=debug") ? "yes" : "no");
+                vc_test_contains(text, n, "level=debug") ? "yes" : "no");
         ASSERT(n > 0);
         for (size_t s = 0; s < sizeof(secrets) / sizeof(secrets[0]); s++)
-            if (contains(text, n, secrets[s][0]))
+            if (vc_test_contains(text, n, secrets[s][0]))
                 VC_TEST_FAIL("%s.log contains %s", logs[l], secrets[s][1]);
         free(text);
     }
@@ -263,7 +235,7 @@ static void keys_are_compared_only_as_hashes_in_constant_time(void)
     for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
         char path[1024];
         snprintf(path, sizeof(path), "%s/%s", src, files[f]);
-        char *text = read_file(path, NULL);
+        char *text = vc_test_read_file(path, NULL);
         for (size_t c = 0; c < sizeof(calls) / sizeof(calls[0]); c++)
             for (const char *p = strstr(text, calls[c]); p != NULL; p = strstr(p + 1, calls[c])) {
                 int ok = 0;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "support/stack.h"
 #include "test.h"
 
 static const char *const sends[] = {"PQexec",    "PQexecParams", "PQsendQuery", "PQsendQueryParams",
@@ -20,21 +21,6 @@ static const char *const sends[] = {"PQexec",    "PQexecParams", "PQsendQuery", 
 static const char *const escapes[] = {"PQescapeLiteral", "PQescapeString", "PQescapeStringConn",
                                       "PQescapeIdentifier"};
 static int calls_seen, files_seen;
-
-static char *read_file(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ASSERT(f != NULL);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    ASSERT(buf != NULL);
-    size_t got = fread(buf, 1, (size_t)n, f);
-    buf[got] = '\0';
-    fclose(f);
-    return buf;
-}
 
 static int ident_char(char c)
 {
@@ -169,7 +155,7 @@ static void check_sql_buffers(const char *file, const char *text)
 
 static void check_file(const char *path, const char *rel)
 {
-    char *text = read_file(path);
+    char *text = vc_test_read_file(path, NULL);
     files_seen++;
     for (size_t i = 0; i < sizeof(escapes) / sizeof(escapes[0]); i++)
         if (strstr(text, escapes[i]) != NULL)
