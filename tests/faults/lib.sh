@@ -645,6 +645,7 @@ vcf_scenario() {
 	vcf_log "=== $name on $VCF_KAFKA: $FAULT"
 	if ! vcf_start_stack; then
 		vc_tail_logs 30
+		printf '%-18s | %-9s | the stack did not start | FAIL\n' "$name" "$VCF_KAFKA"
 		printf '{"scenario":%s,"pass":false,"failures":["the stack did not start"]}\n' \
 			"$(vcf_json_str "$name")" >"$out"
 		return 1
