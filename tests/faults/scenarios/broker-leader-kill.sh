@@ -10,14 +10,19 @@ FAULT="kill -9 of the Kafka node leading most request partitions, restarted ${VC
 VCF_BROKERS_SUPPORTED=apache3
 VCF_OUTAGE_S=${VCF_OUTAGE_S:-10}
 VCF_VICTIM=''
+VCF_LEADERS_BEFORE=''
+VCF_LEADERS_DURING=''
 
 fault() {
-	vcf_log "leaders before: $(vcf_kafka_leaders "$VCF_TOPIC_REQUESTS")"
+	VCF_LEADERS_BEFORE=$(vcf_kafka_leaders "$VCF_TOPIC_REQUESTS")
 	VCF_VICTIM=$(vcf_kafka_leader "$VCF_TOPIC_REQUESTS") || return 1
 	vcf_metric killed_node "$VCF_VICTIM"
 	vcf_kafka_node "$VCF_VICTIM" kill || return 1
 	vcf_pause "$VCF_OUTAGE_S"
-	vcf_log "leaders while kafka-$VCF_VICTIM was down: $(vcf_kafka_leaders "$VCF_TOPIC_REQUESTS")"
+	VCF_LEADERS_DURING=$(vcf_kafka_leaders "$VCF_TOPIC_REQUESTS")
+	# Partitions (partition:leader words) still led by the victim: no failover happened yet.
+	vcf_metric partitions_still_on_victim "$(tr ' ' '\n' <<<"$VCF_LEADERS_DURING" | grep -c ":$VCF_VICTIM\$" || true)"
+	vcf_note "leaders before: $VCF_LEADERS_BEFORE; at the end of the outage (kafka-$VCF_VICTIM down): $VCF_LEADERS_DURING"
 	vcf_kafka_node "$VCF_VICTIM" start || return 1
 	vcf_wait 90 "kafka-$VCF_VICTIM back in the cluster" vcf_kafka_serving || return 1
 	VCF_FAULT_END_MS=$(vcf_now_ms)
