@@ -257,6 +257,26 @@ vcf_kafka_leaders() {
 		printf "%s%s:%s", (n++ ? " " : ""), $2, $4 } END { print "" }'
 }
 
+# vcf_kafka_outage_watch NODE SECONDS: the deliberate outage of NODE (SECONDS long), spent
+# polling the request topic's metadata: records when no partition was led by NODE any more
+# (extra.failover_s, seconds after the outage began; none within SECONDS: not recorded,
+# extra.failover_seen=0) as the other nodes' metadata tells it.
+vcf_kafka_outage_watch() {
+	local node=$1 secs=$2 t0 end now
+	t0=$(vcf_now_ms)
+	end=$((t0 + secs * 1000))
+	vcf_metric failover_seen 0
+	while now=$(vcf_now_ms) && ((now < end)); do
+		if [[ -z ${VCF_EXTRA[failover_s]:-} ]] &&
+			! vcf_kafka_leaders "$VCF_TOPIC_REQUESTS" | tr ' ' '\n' | grep -q ":$node\$"; then
+			vcf_metric failover_seen 1
+			vcf_metric failover_s "$(awk -v a="$t0" -v b="$(vcf_now_ms)" 'BEGIN {printf "%.1f", (b - a) / 1000}')"
+			vcf_note "no request partition led by kafka-$node any more ${VCF_EXTRA[failover_s]}s into the outage"
+		fi
+		sleep 0.5
+	done
+}
+
 # vcf_kafka_isr_full TOPIC: true when every partition of TOPIC has its whole replica set in
 # sync again.
 vcf_kafka_isr_full() {

@@ -18,7 +18,7 @@ fault() {
 	VCF_VICTIM=$(vcf_kafka_leader "$VCF_TOPIC_REQUESTS") || return 1
 	vcf_metric killed_node "$VCF_VICTIM"
 	vcf_kafka_node "$VCF_VICTIM" kill || return 1
-	vcf_pause "$VCF_OUTAGE_S"
+	vcf_kafka_outage_watch "$VCF_VICTIM" "$VCF_OUTAGE_S"
 	VCF_LEADERS_DURING=$(vcf_kafka_leaders "$VCF_TOPIC_REQUESTS")
 	# Partitions (partition:leader words) still led by the victim: no failover happened yet.
 	vcf_metric partitions_still_on_victim "$(tr ' ' '\n' <<<"$VCF_LEADERS_DURING" | grep -c ":$VCF_VICTIM\$" || true)"
