@@ -158,6 +158,30 @@ vc__kafka_serves() {
 	kcat -L -b "$1" -m 2 -t __vc_probe_none 2>/dev/null | grep -q "^ $2 brokers:"
 }
 
+# vc__kafka_free_ports COUNT TAKEN: prints a port P such that P..P+COUNT-1 are all free and
+# none is within COUNT of a port in TAKEN (the nodes chosen before, not listening yet). A
+# node's listener, controller (and SASL) ports are consecutive; vc_free_port alone only
+# vouches for the first, and a server started just before may hold the next.
+vc__kafka_free_ports() {
+	local count=$1 taken=$2 p t j try ok
+	for ((try = 0; try < 50; try++)); do
+		p=$(vc_free_port) || return 1
+		ok=1
+		for ((j = 1; j < count; j++)); do
+			! vc_port_busy $((p + j)) || ok=0
+		done
+		for t in $taken; do
+			((p + count <= t || p >= t + count)) || ok=0
+		done
+		if ((ok)); then
+			printf '%s\n' "$p"
+			return 0
+		fi
+	done
+	vc__err "kafka: no $count consecutive free ports found"
+	return 1
+}
+
 # vc__kafka_format DIR NODES LIBS [sasl]: a new cluster in DIR (emptied first): ports, each
 # node's configuration, formatted storage; DIR/bootstrap (and DIR/sasl.env) record what a
 # later start needs. Ports come from VC_KAFKA_PORT when set (node N: VC_KAFKA_PORT+10(N-1),
@@ -171,11 +195,12 @@ vc__kafka_format() {
 		if [[ -n ${VC_KAFKA_PORT:-} ]]; then
 			ports[i]=$((VC_KAFKA_PORT + 10 * (i - 1)))
 			vc__need_free_port "${ports[i]}" "kafka-$i" || return 1
+			vc__need_free_port $((ports[i] + 1)) "kafka-$i controller" || return 1
 		else
-			ports[i]=$(vc_free_port) || return 1
+			ports[i]=$(vc__kafka_free_ports "$([[ -n $sasl ]] && echo 3 || echo 2)" \
+				"${ports[*]:-}") || return 1
 		fi
 		cports[i]=$((ports[i] + 1))
-		vc__need_free_port "${cports[i]}" "kafka-$i controller" || return 1
 		[[ -z $sasl ]] || sports[i]=$((ports[i] + 2))
 		voters+="${voters:+,}$i@127.0.0.1:${cports[i]}"
 		bootstrap+="${bootstrap:+,}127.0.0.1:${ports[i]}"

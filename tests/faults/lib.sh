@@ -2,13 +2,25 @@
 # tests/faults/lib.sh: the fault scenario runner's machinery. Sourced by tests/faults/run (one
 # subshell per scenario), never run.
 #
-# A scenario starts its own stack on free 127.0.0.1 ports (Redis, PostgreSQL, vc-devbroker, one
+# A scenario starts its own stack on free 127.0.0.1 ports (Redis, PostgreSQL, Kafka, one
 # gateway, one detector supervisor with PROCESS_POOL_SIZE=2), never the shared servers of
-# tests/run: scenarios kill what they start. It then drives an open-loop load with vc-loadtest,
-# every submission carrying its own detection_id and recorded (--ids-out), injects one fault
-# (the scenario file's `fault` function), stops the load, waits for the system to settle and
-# audits PostgreSQL, Redis and the processes (audit.awk). Everything started is stopped by PID
-# on exit (compose/lib/stack.sh), whatever happens.
+# tests/run: scenarios kill what they start. Kafka is VCF_KAFKA:
+#   apache3    (default) Apache Kafka, 3 KRaft nodes (compose/lib/kafka.sh), topics made by
+#              vc-admin with 6 partitions, replication factor 3, min.insync.replicas 2
+#   apache1    Apache Kafka, one node, replication factor 1
+#   devbroker  vc-devbroker (librdkafka's mock cluster, 3 brokers): its control socket
+#              injects latency and protocol errors (vcf_kafka)
+# A scenario file may list the kinds it supports in VCF_BROKERS_SUPPORTED (default: all
+# three); on another it is reported as skipped. One cluster per scenario (about 16 s to start
+# 3 nodes and 7 s to stop them on 2 cores): broker faults leave a cluster changed, and every
+# scenario starts from the same state.
+#
+# It then drives an open-loop load with vc-loadtest, every submission carrying its own
+# detection_id and recorded (--ids-out), injects one fault (the scenario file's `fault`
+# function), stops the load, waits for the system to settle and audits PostgreSQL, Redis, the
+# results and dead-letter topics (read whole with kcat) and the processes (audit.awk; the
+# verdict is vcf_judge, which tests/faults/audit_selfcheck feeds broken inputs). Everything
+# started is stopped by PID on exit (compose/lib/stack.sh), whatever happens.
 
 VCF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VCF_DIR=$VCF_ROOT/tests/faults
@@ -35,8 +47,14 @@ VCF_DET_PORT=''
 VCF_REDIS_PORT=''
 VCF_PG_PORT=''
 VCF_PG_URL=''
-VCF_KAFKA=''
+VCF_KAFKA=${VCF_KAFKA:-apache3} # broker kind: apache3, apache1 or devbroker
+VCF_BROKERS=''                   # its bootstrap list
+VCF_KAFKA_NODES=0                # Apache nodes (kafka-1..N), 0 on devbroker
 VCF_CONTROL=''
+VCF_EXPECT_FAILED=0 # a scenario that injects bad media sets 1: failed results are expected
+VCF_TOPIC_REQUESTS=vc.detections.requests
+VCF_TOPIC_RESULTS=vc.detections.results
+VCF_TOPIC_DLQ=vc.detections.dlq
 VCF_LOAD_PID=''
 VCF_PROBE_PID=''
 VCF_PREFIX=''
@@ -103,7 +121,7 @@ vcf_pidfile() {
 	case $1 in
 	redis) printf '%s/redis/redis.pid\n' "$VCF_TMP" ;;
 	postgres) printf '%s/pg/postgres.pid\n' "$VCF_TMP" ;;
-	devbroker) printf '%s/kafka/devbroker.pid\n' "$VCF_TMP" ;;
+	devbroker | kafka-[0-9]*) printf '%s/kafka/%s.pid\n' "$VCF_TMP" "$1" ;;
 	*) printf '%s/%s.pid\n' "$VCF_TMP" "$1" ;;
 	esac
 }
@@ -113,7 +131,7 @@ vcf_alive() { vc_pidfile_alive "$(vcf_pidfile "$1")"; }
 # vcf_env: the environment every service gets, as K=V words.
 vcf_env() {
 	printf '%s\n' "REDIS_URL=redis://127.0.0.1:$VCF_REDIS_PORT/0" "DATABASE_URL=$VCF_PG_URL" \
-		"KAFKA_BROKERS=$VCF_KAFKA" "LOG_LEVEL=${VCF_LOG_LEVEL:-info}" \
+		"KAFKA_BROKERS=$VCF_BROKERS" "LOG_LEVEL=${VCF_LOG_LEVEL:-info}" \
 		"RATE_LIMIT_PER_MINUTE=$VCF_RATE_LIMIT" "RATE_LIMIT_PER_IP_PER_MINUTE=$VCF_RATE_LIMIT" \
 		"KAFKA_SESSION_TIMEOUT_MS=6000" "KAFKA_MAX_POLL_INTERVAL_MS=30000" \
 		"REDIS_DIAL_TIMEOUT=1s" "DB_CONNECT_TIMEOUT=2s"
@@ -155,6 +173,139 @@ vcf_worker_pids() {
 # vcf_json_int JSON KEY: the first integer member KEY of a compact JSON text.
 vcf_json_int() { grep -o "\"$2\":[0-9]*" <<<"$1" | head -n 1 | cut -d: -f2; }
 
+# vcf_kafka_names: the Kafka servers' service names, one per line (devbroker or kafka-N).
+vcf_kafka_names() {
+	local i
+	if ((VCF_KAFKA_NODES == 0)); then
+		echo devbroker
+	else
+		for ((i = 1; i <= VCF_KAFKA_NODES; i++)); do echo "kafka-$i"; done
+	fi
+}
+
+# vcf_start_kafka: the scenario's Kafka (VCF_KAFKA) in $VCF_TMP/kafka, with the services'
+# topics on Apache Kafka (clients never create topics there); sets VCF_BROKERS.
+vcf_start_kafka() {
+	local rf=1 isr=1
+	case $VCF_KAFKA in
+	devbroker)
+		vc_start_devbroker "$VCF_TMP/kafka" "$VCF_BIN/vc-devbroker" >/dev/null || return 1
+		VCF_BROKERS=$VC_BOOTSTRAP
+		VCF_CONTROL=$VC_DEVBROKER_CONTROL
+		return 0
+		;;
+	apache1) VCF_KAFKA_NODES=1 ;;
+	apache3) VCF_KAFKA_NODES=3 rf=3 isr=2 ;;
+	*)
+		vc__err "VCF_KAFKA=$VCF_KAFKA: want apache3, apache1 or devbroker"
+		return 1
+		;;
+	esac
+	vc_start_kafka "$VCF_TMP/kafka" "$VCF_KAFKA_NODES" >/dev/null || return 1
+	# shellcheck disable=SC2153 # set by vc_start_kafka
+	VCF_BROKERS=$VC_KAFKA_BOOTSTRAP
+	env KAFKA_BROKERS="$VCF_BROKERS" KAFKA_TOPIC_PARTITIONS="${VC_PARTITIONS:-6}" \
+		KAFKA_TOPIC_REPLICATION_FACTOR=$rf KAFKA_TOPIC_MIN_INSYNC_REPLICAS=$isr LOG_LEVEL=warn \
+		"$VCF_BIN/vc-admin" topics ensure >"$VCF_TMP/topics.log" 2>&1 || {
+		vc__err "vc-admin topics ensure failed: $(tail -n 5 "$VCF_TMP/topics.log")"
+		return 1
+	}
+}
+
+# vcf_kafka_node N stop|kill|pause|resume|start: a fault on Apache node N (vc_kafka_node);
+# a node stopped, killed or started again counts as replaced on purpose.
+vcf_kafka_node() {
+	vc_kafka_node "$VCF_TMP/kafka" "$1" "$2" || return 1
+	case $2 in
+	stop | kill | start) VCF_REPLACED[kafka-$1]=restarted ;;
+	esac
+}
+
+# vcf_kafka_all ACTION: vcf_kafka_node on every node, one after the other (for a controlled
+# stop of all, use vcf_kafka_stop_all: one by one, the last would wait for a lost quorum).
+vcf_kafka_all() {
+	local i
+	for ((i = 1; i <= VCF_KAFKA_NODES; i++)); do
+		vcf_kafka_node "$i" "$1" || return 1
+	done
+}
+
+# vcf_kafka_stop_all: a controlled shutdown (SIGTERM) of every node at once, data kept.
+vcf_kafka_stop_all() {
+	local i
+	vc_stop_kafka "$VCF_TMP/kafka" 60 || return 1
+	for ((i = 1; i <= VCF_KAFKA_NODES; i++)); do VCF_REPLACED[kafka-$i]=restarted; done
+}
+
+# vcf_kafka_serving: true when the cluster's metadata lists all its nodes.
+vcf_kafka_serving() { vc__kafka_serves "$VCF_BROKERS" "$VCF_KAFKA_NODES"; }
+
+# vcf_kafka_metadata TOPIC: kcat's metadata listing of TOPIC.
+vcf_kafka_metadata() { timeout 10 kcat -L -b "$VCF_BROKERS" -m 5 -t "$1" 2>/dev/null; }
+
+# vcf_kafka_leader TOPIC: the node id leading most partitions of TOPIC (the lowest on a tie).
+vcf_kafka_leader() {
+	vcf_kafka_metadata "$1" | awk '$1 == "partition" && $3 == "leader" {
+		sub(",", "", $4); n[$4]++ }
+		END { for (b in n) if (n[b] > best || (n[b] == best && b + 0 < id + 0)) { best = n[b]; id = b }
+			if (id == "") exit 1; print id }'
+}
+
+# vcf_kafka_leaders TOPIC: "partition:leader" words for TOPIC, for the log.
+vcf_kafka_leaders() {
+	vcf_kafka_metadata "$1" | awk '$1 == "partition" { sub(",", "", $2); sub(",", "", $4);
+		printf "%s%s:%s", (n++ ? " " : ""), $2, $4 } END { print "" }'
+}
+
+# vcf_kafka_outage_watch NODE SECONDS: the deliberate outage of NODE (SECONDS long), spent
+# polling the request topic's metadata: records when no partition was led by NODE any more
+# (extra.failover_s, seconds after the outage began; none within SECONDS: not recorded,
+# extra.failover_seen=0) as the other nodes' metadata tells it.
+vcf_kafka_outage_watch() {
+	local node=$1 secs=$2 t0 end now
+	t0=$(vcf_now_ms)
+	end=$((t0 + secs * 1000))
+	vcf_metric failover_seen 0
+	while now=$(vcf_now_ms) && ((now < end)); do
+		if [[ -z ${VCF_EXTRA[failover_s]:-} ]] &&
+			! vcf_kafka_leaders "$VCF_TOPIC_REQUESTS" | tr ' ' '\n' | grep -q ":$node\$"; then
+			vcf_metric failover_seen 1
+			vcf_metric failover_s "$(awk -v a="$t0" -v b="$(vcf_now_ms)" 'BEGIN {printf "%.1f", (b - a) / 1000}')"
+			vcf_note "no request partition led by kafka-$node any more ${VCF_EXTRA[failover_s]}s into the outage"
+		fi
+		sleep 0.5
+	done
+}
+
+# vcf_kafka_isr_full TOPIC: true when every partition of TOPIC has its whole replica set in
+# sync again.
+vcf_kafka_isr_full() {
+	vcf_kafka_metadata "$1" | awk '$1 == "partition" { n++; split($0, a, /replicas: |, isrs: /);
+		r = a[2]; sub(/,$/, "", r); i = a[3]; gsub(/[ \t]/, "", i);
+		if (split(r, x, ",") != split(i, y, ",")) bad++ } END { exit !(n > 0 && bad == 0) }'
+}
+
+# vcf_kafka_wait_isr TOPIC SINCE_MS: waits (up to 90 s) until TOPIC's replicas are all in sync
+# again and records how long after SINCE_MS that was (extra.isr_full_s); a failure otherwise.
+vcf_kafka_wait_isr() {
+	local t
+	if vcf_wait 90 "all replicas of $1 in sync" vcf_kafka_isr_full "$1"; then
+		t=$(awk -v a="$2" -v b="$(vcf_now_ms)" 'BEGIN {printf "%.1f", (b - a) / 1000}')
+		vcf_metric isr_full_s "$t"
+		vcf_note "$1: every replica in sync again ${t}s after the fault ended"
+	else
+		vcf_fail "$1: replicas still out of sync after 90 s: $(vcf_kafka_metadata "$1" | grep isrs | tr -s ' ' | tr '\n' ';')"
+	fi
+}
+
+# vcf_topic_ids TOPIC OUT: the detection ids of the run's prefix of every record on TOPIC
+# (key tenant/id), one per record, into OUT. Fails when the topic cannot be read.
+vcf_topic_ids() {
+	timeout 30 kcat -C -b "$VCF_BROKERS" -t "$1" -e -q -f '%k\n' >"$2.raw" 2>"$2.err" || return 1
+	awk -v p="$VCF_PREFIX" '{ sub(/^[^\/]*\//, "") } index($0, p) == 1' "$2.raw" >"$2" || return 1
+	rm -f "$2.raw"
+}
+
 # vcf_kafka COMMAND: one fault command to vc-devbroker's control socket.
 vcf_kafka() {
 	vcf_log "devbroker: $*"
@@ -175,9 +326,7 @@ vcf_start_stack() {
 	vc_start_postgres "$VCF_TMP/pg" "$VCF_PG_PORT" off >/dev/null || return 1
 	# shellcheck disable=SC2153 # set by vc_start_postgres
 	VCF_PG_URL=$VC_PG_URL
-	vc_start_devbroker "$VCF_TMP/kafka" "$VCF_BIN/vc-devbroker" >/dev/null || return 1
-	VCF_KAFKA=$VC_BOOTSTRAP
-	VCF_CONTROL=$VC_DEVBROKER_CONTROL
+	vcf_start_kafka || return 1
 	VCF_KEY=$(env DATABASE_URL="$VCF_PG_URL" LOG_LEVEL=warn "$VCF_BIN/vc-admin" keys create \
 		--tenant "faults-$VCF_NAME" --name faults --rate-limit "$VCF_RATE_LIMIT") || {
 		vc__err "vc-admin keys create failed"
@@ -247,7 +396,7 @@ vcf_longpoll_check() {
 # vcf_snapshot_pids: records who runs now, for the "nobody needed a restart" check.
 vcf_snapshot_pids() {
 	local n i=0 p
-	for n in redis postgres devbroker "$VCF_GATEWAY" "$VCF_DETECTOR"; do
+	for n in redis postgres $(vcf_kafka_names) "$VCF_GATEWAY" "$VCF_DETECTOR"; do
 		VCF_PID0[$n]=$(vcf_pid "$n")
 	done
 	while read -r p; do
@@ -303,13 +452,22 @@ vcf_fetch_state() {
 		return 1
 	fi
 	paste "$VCF_TMP/keys" "$VCF_TMP/redis.status" | sed 's|^vc:result:[^/]*/||' >"$VCF_TMP/redis.tsv"
+	vcf_topic_ids "$VCF_TOPIC_RESULTS" "$VCF_TMP/results.ids" || {
+		vc__err "kcat could not read $VCF_TOPIC_RESULTS: $(tail -n 2 "$VCF_TMP/results.ids.err")"
+		return 1
+	}
+	vcf_topic_ids "$VCF_TOPIC_DLQ" "$VCF_TMP/dlq.ids" || {
+		vc__err "kcat could not read $VCF_TOPIC_DLQ: $(tail -n 2 "$VCF_TMP/dlq.ids.err")"
+		return 1
+	}
 }
 
 # vcf_audit_kv: runs audit.awk over the fetched state; key=value lines on stdout.
 vcf_audit_kv() {
 	awk -F'\t' -v fault_start="$VCF_FAULT_START_MS" -v fault_end="$VCF_FAULT_END_MS" \
-		-v redis_lost_before="$VCF_REDIS_LOST_BEFORE_MS" -f "$VCF_DIR/audit.awk" \
-		"$VCF_TMP/ids.tsv" "$VCF_TMP/pg.tsv" "$VCF_TMP/redis.tsv"
+		-v redis_lost_before="$VCF_REDIS_LOST_BEFORE_MS" -v expect_failed="$VCF_EXPECT_FAILED" \
+		-f "$VCF_DIR/audit.awk" "$VCF_TMP/ids.tsv" "$VCF_TMP/pg.tsv" "$VCF_TMP/redis.tsv" \
+		"$VCF_TMP/results.ids" "$VCF_TMP/dlq.ids"
 }
 
 # vcf_kv FILE KEY
@@ -338,7 +496,7 @@ vcf_settle() {
 # (never by us), the gateway and detector healthy. Records failures; prints a summary word.
 vcf_check_services() {
 	local n cur health restarts alive joined
-	for n in redis postgres devbroker "$VCF_GATEWAY" "$VCF_DETECTOR"; do
+	for n in redis postgres $(vcf_kafka_names) "$VCF_GATEWAY" "$VCF_DETECTOR"; do
 		if ! vcf_alive "$n"; then
 			vcf_fail "service $n is not running"
 			continue
@@ -401,32 +559,56 @@ vcf_json_list() {
 	printf ']'
 }
 
-# vcf_report NAME DESCRIPTION: judges the audit (failures: lost or duplicated acknowledged
-# requests, an error the gateway refused yet was processed, a dead or restarted service, a
-# scenario's own checks), prints the table row on stdout and writes the JSON object to
-# $VCF_TMP/result.json. Returns 1 when the scenario failed.
-vcf_report() {
-	local name=$1 desc=$2 a=$VCF_TMP/audit.kv classes="" line v
+# vcf_judge AUDIT_KV: the audit's verdict, as vcf_fail calls (VCF_FAILURES): an acknowledged
+# request lost (not final in PostgreSQL, no result in Redis, none on the results topic), an
+# id with more than one row, a row or topic record no submission had, a `failed` result or a
+# dead letter of an acknowledged id (unless VCF_EXPECT_FAILED=1), a refused request that was
+# processed although it provably never reached Kafka, nothing acknowledged, no submission made
+# after the fault that completed. Duplicate records on the results topic are measured only
+# (at-least-once). tests/faults/audit_selfcheck checks that each of these can fail.
+vcf_judge() {
+	local a=$1
 	k() { vcf_kv "$a" "$1"; }
 	(($(k lost) == 0)) || vcf_fail "$(k lost) acknowledged requests lost: $(k lost_ids)"
-	(($(k duplicates) == 0)) || vcf_fail "$(k duplicates) duplicated rows: $(k duplicate_ids)"
+	(($(k duplicates) == 0)) || vcf_fail "$(k duplicates) duplicated rows or records: $(k duplicate_ids)"
+	(($(k failed_unexpected) == 0)) ||
+		vcf_fail "$(k failed_unexpected) acknowledged requests have a failed result: $(k failed_ids)"
+	(($(k dlq_unexpected) == 0)) ||
+		vcf_fail "$(k dlq_unexpected) dead letters of acknowledged requests: $(k dlq_ids)"
 	(($(k errors_processed_unexpected) == 0)) ||
 		vcf_fail "$(k errors_processed_unexpected) refused requests were processed: $(k unexpected_ids)"
 	(($(k acknowledged) > 0)) || vcf_fail "nothing was acknowledged"
 	[[ -n $(k recovery_s) ]] || vcf_fail "no submission made after the fault completed"
+}
+
+# vcf_row NAME BROKER AUDIT_KV VERDICT: one line of the audit table (tests/faults/run prints
+# its header).
+vcf_row() {
+	local a=$3
+	k() { vcf_kv "$a" "$1"; }
+	printf '%-18s | %-9s | %5s | %5s | %9s | %6s | %4s | %4s | %5s/%-5s | %4s | %5s/%-5s | %10s | %7s | %s\n' \
+		"$1" "$2" "$(k sent)" "$(k acknowledged)" "$(k completed)" "$(k failed_acked)" \
+		"$(k duplicates)" "$(k lost)" "$(k results_dups)" "$(k results_max)" "$(k dlq)" \
+		"$(k errors_processed)" "$(k errors)" "$(k recovery_s)" "$(k drain_s)" "$4"
+}
+
+# vcf_report NAME DESCRIPTION: judges the audit (vcf_judge) with the scenario's own checks
+# and the services' (already in VCF_FAILURES), prints the table row on stdout and writes the
+# JSON object to $VCF_TMP/result.json. Returns 1 when the scenario failed.
+vcf_report() {
+	local name=$1 desc=$2 a=$VCF_TMP/audit.kv classes="" line v
+	vcf_judge "$a"
+	k() { vcf_kv "$a" "$1"; }
 	while IFS= read -r line; do
 		v=${line#class.}
 		classes+="${classes:+,}$(vcf_json_str "${v%%=*}"):${v#*=}"
 	done < <(grep '^class\.' "$a" || true)
 	local pass=true
 	((${#VCF_FAILURES[@]} == 0)) || pass=false
-	printf '%-16s | %5s | %5s | %9s | %4s | %4s | %5s/%-5s | %10s | %7s | %s\n' "$name" \
-		"$(k sent)" "$(k acknowledged)" "$(k final)" "$(k duplicates)" "$(k lost)" \
-		"$(k errors_processed)" "$(k errors)" "$(k recovery_s)" "$(k drain_s)" \
-		"$([[ $pass == true ]] && echo pass || echo FAIL)"
+	vcf_row "$name" "$VCF_KAFKA" "$a" "$([[ $pass == true ]] && echo pass || echo FAIL)"
 	{
-		printf '{"scenario":%s,"fault":%s,"date":"%s","pass":%s,' "$(vcf_json_str "$name")" \
-			"$(vcf_json_str "$desc")" "$(date -u +%FT%TZ)" "$pass"
+		printf '{"scenario":%s,"broker":"%s","fault":%s,"date":"%s","pass":%s,' \
+			"$(vcf_json_str "$name")" "$VCF_KAFKA" "$(vcf_json_str "$desc")" "$(date -u +%FT%TZ)" "$pass"
 		printf '"rate_per_s":%s,"load_s":%s,"fault_start_ms":%s,"fault_end_ms":%s,' "$VCF_RATE" \
 			"$(((VCF_LOAD_END_MS - VCF_LOAD_START_MS) / 1000))" "$VCF_FAULT_START_MS" "$VCF_FAULT_END_MS"
 		printf '"fault_s":%s,' "$(awk -v a="$VCF_FAULT_START_MS" -v b="$VCF_FAULT_END_MS" 'BEGIN{printf "%.1f", (b - a) / 1000}')"
@@ -434,6 +616,10 @@ vcf_report() {
 			"$(k acknowledged)" "$(k completed)" "$(k failed)"
 		printf '"lost":%s,"lost_postgres":%s,"redis_missing":%s,"redis_missing_excused":%s,' \
 			"$(k lost)" "$(k lost_pg)" "$(k redis_missing)" "$(k redis_missing_excused)"
+		printf '"lost_results_topic":%s,"failed_acknowledged":%s,' "$(k lost_topic)" "$(k failed_acked)"
+		printf '"results_topic_records":%s,"results_topic_duplicates":%s,"results_topic_max_per_id":%s,' \
+			"$(k results_records)" "$(k results_dups)" "$(k results_max)"
+		printf '"dlq_records":%s,"dlq_acknowledged":%s,' "$(k dlq)" "$(k dlq_acked)"
 		printf '"duplicates":%s,"replayed":%s,"errors":%s,"errors_by_class":{%s},' \
 			"$(k duplicates)" "$(k replayed)" "$(k errors)" "$classes"
 		printf '"errors_processed":%s,"errors_processed_ambiguous":%s,"errors_processed_unexpected":%s,' \
@@ -469,9 +655,17 @@ vcf_scenario() {
 	trap 'exit 143' TERM
 	# shellcheck source=/dev/null
 	. "$VCF_DIR/scenarios/$name.sh"
-	vcf_log "=== $name: $FAULT"
+	if [[ " ${VCF_BROKERS_SUPPORTED:-apache3 apache1 devbroker} " != *" $VCF_KAFKA "* ]]; then
+		vcf_log "=== $name: skipped on $VCF_KAFKA (runs on: $VCF_BROKERS_SUPPORTED)"
+		printf '%-18s | %-9s | skipped (needs %s)\n' "$name" "$VCF_KAFKA" "$VCF_BROKERS_SUPPORTED"
+		printf '{"scenario":%s,"broker":"%s","skipped":true,"pass":true}\n' \
+			"$(vcf_json_str "$name")" "$VCF_KAFKA" >"$out"
+		return 0
+	fi
+	vcf_log "=== $name on $VCF_KAFKA: $FAULT"
 	if ! vcf_start_stack; then
 		vc_tail_logs 30
+		printf '%-18s | %-9s | the stack did not start | FAIL\n' "$name" "$VCF_KAFKA"
 		printf '{"scenario":%s,"pass":false,"failures":["the stack did not start"]}\n' \
 			"$(vcf_json_str "$name")" >"$out"
 		return 1
