@@ -525,13 +525,25 @@ vcf_check_services() {
 	[[ ${alive:-0} == 2 && ${joined:-0} == 2 ]] ||
 		vcf_fail "detector workers alive=${alive:-?} joined=${joined:-?} (want 2/2)"
 	# Workers not killed on purpose keep their PID (unless their whole detector was replaced).
+	# One exception, in scenarios that fault the brokers (VCF_FAULTS_KAFKA=1): a worker whose
+	# idempotent producer or consumer hit a fatal error exits 1 by design (the supervisor
+	# restarts it; e.g. OUT_OF_ORDER_SEQUENCE_NUMBER after a whole-cluster restart), and its
+	# log says so (`detector.kafka_fatal`): as many replacements as such lines are expected.
 	if [[ -z ${VCF_REPLACED[$VCF_DETECTOR]:-} && $VCF_DETECTOR == detector ]]; then
-		local p now
+		local p now fatal=0
 		now=" $(vcf_worker_pids | tr '\n' ' ') "
+		if [[ ${VCF_FAULTS_KAFKA:-0} == 1 ]]; then
+			fatal=$(grep -c 'event=detector.kafka_fatal' "$VCF_TMP/$VCF_DETECTOR.log" 2>/dev/null) ||
+				fatal=0
+		fi
+		vcf_metric kafka_fatal_restarts "$fatal"
 		for n in "${!VCF_PID0[@]}"; do
 			[[ $n == worker* ]] || continue
 			p=${VCF_PID0[$n]}
-			if [[ -z ${VCF_REPLACED[$n]:-} && $now != *" $p "* ]]; then
+			if [[ -z ${VCF_REPLACED[$n]:-} && $now != *" $p "* ]] && ((fatal > 0)); then
+				fatal=$((fatal - 1))
+				vcf_note "worker $p exited on a Kafka fatal error and was restarted (by design)"
+			elif [[ -z ${VCF_REPLACED[$n]:-} && $now != *" $p "* ]]; then
 				vcf_fail "detector worker $p was replaced without being faulted (workers now:$now)"
 			fi
 		done

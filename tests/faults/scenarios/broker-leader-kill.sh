@@ -8,6 +8,7 @@
 # two replicas, and only an in-sync replica becomes leader.
 FAULT="kill -9 of the Kafka node leading most request partitions, restarted ${VCF_OUTAGE_S:-10} s later"
 VCF_BROKERS_SUPPORTED=apache3
+VCF_FAULTS_KAFKA=1 # a fatal idempotent-producer error may restart a worker (lib.sh audit)
 VCF_OUTAGE_S=${VCF_OUTAGE_S:-10}
 VCF_VICTIM=''
 VCF_LEADERS_BEFORE=''

@@ -7,6 +7,7 @@
 # controller, the quorum elects another meanwhile. Nothing acknowledged may be lost.
 FAULT="SIGSTOP of the Kafka node leading most request partitions for ${VCF_OUTAGE_S:-30} s, then SIGCONT"
 VCF_BROKERS_SUPPORTED=apache3
+VCF_FAULTS_KAFKA=1 # a fatal idempotent-producer error may restart a worker (lib.sh audit)
 VCF_OUTAGE_S=${VCF_OUTAGE_S:-30}
 VCF_VICTIM=''
 VCF_LEADERS_BEFORE=''

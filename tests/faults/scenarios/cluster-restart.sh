@@ -5,6 +5,7 @@
 # and the same logs; the gateway answers 503 meanwhile, the detectors rejoin their group.
 FAULT="all 3 Kafka nodes stopped (SIGTERM), data kept, started again at once"
 VCF_BROKERS_SUPPORTED=apache3
+VCF_FAULTS_KAFKA=1 # a fatal idempotent-producer error may restart a worker (lib.sh audit)
 
 fault() {
 	vcf_kafka_stop_all || return 1

@@ -29,6 +29,7 @@ fi
 readonly API_FETCH=1 API_OFFSET_COMMIT=8 API_HEARTBEAT=12
 readonly ERR_NOT_LEADER=6 ERR_COORDINATOR_NOT_AVAILABLE=15 ERR_REBALANCE_IN_PROGRESS=27
 VCF_OUTAGE_S=${VCF_OUTAGE_S:-10} # all brokers down
+VCF_FAULTS_KAFKA=1 # a fatal idempotent-producer error may restart a worker (lib.sh audit)
 
 fault() {
 	[[ $VCF_KAFKA == devbroker ]] || {
