@@ -32,9 +32,12 @@ static int load_instance(detector_config_t *cfg, char *err, size_t errlen)
     int rc = vc_config_str("INSTANCE_ID", NULL, &id, err, errlen);
     if (rc != 0)
         return rc;
-    /* Static membership needs ids that survive a restart: a default id holds the pid. */
+    /* Static membership is off by default: with librdkafka 2.0.2 a static member whose session times out (its
+     * coordinator paused or failing over) is fenced by its own rejoin, a fatal error
+     * (docs/operations.md). It also needs ids that survive a restart (a default id holds
+     * the pid). */
     int explicit_id = id != NULL && *id != '\0';
-    rc = vc_config_bool("DETECTOR_STATIC_MEMBERSHIP", explicit_id, &cfg->static_membership, err,
+    rc = vc_config_bool("DETECTOR_STATIC_MEMBERSHIP", 0, &cfg->static_membership, err,
                         errlen);
     if (rc != 0)
         return rc;

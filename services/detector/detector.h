@@ -33,9 +33,9 @@ typedef struct {
     vc_pg_opts_t pg;
     const char *group_id;    /* KAFKA_GROUP_ID=vc-detectors */
     char instance_id[64];    /* INSTANCE_ID=<hostname>-<pid> */
-    int static_membership;   /* DETECTOR_STATIC_MEMBERSHIP=on when INSTANCE_ID is set, else
-                                off: each worker's group.instance.id is its client id
-                                (<INSTANCE_ID>-w<N>), stable across restarts */
+    int static_membership;   /* DETECTOR_STATIC_MEMBERSHIP=0: each worker's group.instance.id
+                                is its client id (<INSTANCE_ID>-w<N>), stable across restarts
+                                when INSTANCE_ID is set */
     long long threads;       /* THREAD_POOL_SIZE=2×cores */
     long long max_inflight;  /* DETECTOR_MAX_INFLIGHT=32×threads: pause partitions beyond */
     long long max_inflight_bytes; /* DETECTOR_MAX_INFLIGHT_BYTES=256M: ... or beyond this */

@@ -174,6 +174,12 @@ static int is_topic_error(rd_kafka_resp_err_t e)
  * those, WARN for what librdkafka retries by itself. */
 static void consume_error(vc_consumer_t *c, const rd_kafka_message_t *m)
 {
+    if (m->err == RD_KAFKA_RESP_ERR__FATAL) {
+        /* This member never consumes again: its owner must replace it (vc_consumer_health
+         * says VC_ECLOSED). */
+        vc_mq__record_fatal(c->rk, &c->st);
+        return;
+    }
     int bad = is_topic_error(m->err);
     vc_log(bad ? VC_LOG_ERROR : VC_LOG_WARN, "kafka.consume_error", "code=%s error=\"%s\"",
            rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));

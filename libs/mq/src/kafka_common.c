@@ -45,9 +45,7 @@ static int is_auth_error(rd_kafka_resp_err_t e)
            e == RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM;
 }
 
-/* Records a fatal error: librdkafka reports RD_KAFKA_RESP_ERR__FATAL here and keeps the
- * underlying error for rd_kafka_fatal_error. @locality: the polling thread. */
-static void record_fatal(rd_kafka_t *rk, vc_mq__state_t *st)
+void vc_mq__record_fatal(rd_kafka_t *rk, vc_mq__state_t *st)
 {
     char why[200] = "";
     rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof(why));
@@ -68,7 +66,7 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
     vc_mq__state_t *st = opaque;
     rd_kafka_resp_err_t e = (rd_kafka_resp_err_t)err;
     if (e == RD_KAFKA_RESP_ERR__FATAL) {
-        record_fatal(rk, st);
+        vc_mq__record_fatal(rk, st);
         return;
     }
     int auth = is_auth_error(e), down = e == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;

@@ -24,6 +24,12 @@ typedef struct {
 } vc_mq__state_t;
 
 void vc_mq__state_init(vc_mq__state_t *st);
+
+/* Records a fatal error of rk in st, with the underlying error rd_kafka_fatal_error keeps.
+ * A producer's arrives through error_cb; a consumer's as an RD_KAFKA_RESP_ERR__FATAL message
+ * error from rd_kafka_consumer_poll (e.g. a static member fenced by another member with its
+ * group.instance.id). @locality: the client's polling thread. */
+void vc_mq__record_fatal(rd_kafka_t *rk, vc_mq__state_t *st);
 void vc_mq__state_destroy(vc_mq__state_t *st);
 
 /* The cluster answered this client (a delivery succeeded, metadata arrived, a message or an
