@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kafka_common.h"
+#include "vc/clock.h"
 #include "vc/error.h"
 #include "vc/log.h"
 #include "topics_internal.h"
@@ -234,7 +236,15 @@ int vc_topics__probe(rd_kafka_t *rk, const char *topic, int timeout_ms, vc_topic
 int vc_topics_startup_check(rd_kafka_t *rk, const vc_topic_need_t *needs, size_t n,
                             int timeout_ms, char *err, size_t errlen)
 {
+    /* On a cluster of several brokers, a topic created a moment ago may not be in every
+     * broker's metadata yet: "does not exist" is believed only once it held for timeout_ms. */
+    int64_t deadline = vc_clock_mono_ms() + timeout_ms;
     int rc = vc_topics_check(rk, needs, n, timeout_ms, err, errlen);
+    while (rc == VC_ENOTFOUND && vc_clock_mono_ms() < deadline) {
+        struct timespec ts = {0, 250 * 1000000L}; /* metadata propagation poll, bounded */
+        nanosleep(&ts, NULL);
+        rc = vc_topics_check(rk, needs, n, timeout_ms, err, errlen);
+    }
     if (rc == VC_EUNAVAIL) {
         VC_WARN("kafka.topics_unchecked", "reason=\"%s\" note=\"topics are checked again by "
                 "/health; the configuration check waits for the next start\"", err);

@@ -54,8 +54,8 @@ int vc_topics_check(rd_kafka_t *rk, const vc_topic_need_t *needs, size_t n, int 
 
 /* The services' start-up rule: vc_topics_check within timeout_ms, where a cluster that does
  * not answer in time is only logged (a warning; /health reports Kafka until it answers) and a
- * definite answer that a topic is missing, unusable or forbidden is returned, for the service
- * to refuse to start. */
+ * definite answer that a topic is missing (for all of timeout_ms: brokers learn of a new topic
+ * one by one), unusable or forbidden is returned, for the service to refuse to start. */
 int vc_topics_startup_check(rd_kafka_t *rk, const vc_topic_need_t *needs, size_t n,
                             int timeout_ms, char *err, size_t errlen);
 
