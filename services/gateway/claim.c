@@ -4,38 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vc/breaker.h"
+#include "claimer.h"
 #include "vc/error.h"
 #include "vc/log.h"
-
-/* Runs fn on a pooled connection behind the PostgreSQL breaker: while PostgreSQL is known to
- * be down, no submission waits for a connect timeout. */
-typedef int (*pg_call_t)(PGconn *c, void *arg, char *err, size_t errlen);
-
-static int with_pg(gateway_t *gw, pg_call_t fn, void *arg, char *err, size_t errlen)
-{
-    if (vc_breaker_allow(gw->pg_breaker) != 0)
-        return vc_err(err, errlen, VC_EUNAVAIL, "postgres breaker open");
-    PGconn *c = NULL;
-    int rc = vc_pg_acquire(gw->pg, &c, err, errlen);
-    if (rc == 0) {
-        rc = fn(c, arg, err, errlen);
-        vc_pg_release(gw->pg, c, rc != 0);
-    }
-    vc_breaker_record(gw->pg_breaker, rc == 0);
-    return rc;
-}
-
-typedef struct {
-    vc_claim_t *claims;
-    size_t n;
-} claim_batch_t;
-
-static int take_call(PGconn *c, void *arg, char *err, size_t errlen)
-{
-    claim_batch_t *b = arg;
-    return vc_claims_take(c, b->claims, b->n, err, errlen);
-}
 
 static int claimable(const intake_item_t *it)
 {
@@ -95,8 +66,7 @@ void gateway_claims_take(gateway_t *gw, intake_item_t *items, size_t n)
                 claim_of(&items[i], &claims[j]);
                 owner[j++] = i;
             }
-        claim_batch_t b = {claims, k};
-        rc = with_pg(gw, take_call, &b, err, sizeof(err));
+        rc = claimer_take(gw->claimer, claims, k, err, sizeof(err));
     }
     if (rc != 0)
         VC_WARN("intake.claim_unavailable", "items=%zu error=\"%s\"", k, err);
@@ -113,45 +83,27 @@ void gateway_claims_take(gateway_t *gw, intake_item_t *items, size_t n)
     free(claims);
 }
 
-typedef struct {
-    const vc_claim_t **claims;
-    size_t n;
-} confirm_batch_t;
-
-static int confirm_call(PGconn *c, void *arg, char *err, size_t errlen)
-{
-    confirm_batch_t *b = arg;
-    return vc_claims_confirm(c, b->claims, b->n, err, errlen);
-}
-
-static int release_call(PGconn *c, void *arg, char *err, size_t errlen)
-{
-    return vc_claims_release(c, arg, err, errlen);
-}
-
 void gateway_claims_settle(gateway_t *gw, intake_item_t *items, size_t n)
 {
     vc_claim_t *claims = calloc(n, sizeof(*claims));
     const vc_claim_t **acked = calloc(n, sizeof(*acked));
-    char err[512] = "";
     size_t k = 0;
     for (size_t i = 0; claims && acked && i < n; i++) {
         intake_item_t *it = &items[i];
         if (it->claim_state != VC_CLAIM_NEW && it->claim_state != VC_CLAIM_PENDING)
             continue;
         claim_of(it, &claims[i]);
-        if (it->acked) {
+        if (it->acked)
             acked[k++] = &claims[i];
-        } else if (it->claim_state == VC_CLAIM_NEW &&
-                   with_pg(gw, release_call, &claims[i], err, sizeof(err)) != 0) {
+        else if (it->claim_state == VC_CLAIM_NEW && claimer_release(gw->claimer, &claims[i]) != 0)
             /* A claim left behind only makes a retry publish again (state pending). */
-            VC_WARN("intake.claim_release_failed", "tenant=%s id=%s error=\"%s\"",
-                    it->jr.req.tenant, it->jr.req.id, err);
-        }
+            VC_WARN("intake.claim_release_failed", "tenant=%s id=%s error=\"out of memory\"",
+                    it->jr.req.tenant, it->jr.req.id);
     }
-    confirm_batch_t b = {acked, k};
-    if (k > 0 && with_pg(gw, confirm_call, &b, err, sizeof(err)) != 0)
-        VC_WARN("intake.claim_confirm_failed", "items=%zu error=\"%s\"", k, err);
+    if (k > 0 && claimer_confirm(gw->claimer, acked, k) != 0)
+        VC_WARN("intake.claim_confirm_failed", "items=%zu error=\"out of memory\"", k);
+    if (claims == NULL || acked == NULL)
+        VC_WARN("intake.claim_settle_skipped", "items=%zu error=\"out of memory\"", n);
     free(acked);
     free(claims);
 }

@@ -1,7 +1,7 @@
 #ifndef VC_GATEWAY_CLAIM_H
 #define VC_GATEWAY_CLAIM_H
-/* Idempotency of client-supplied detection ids, decided by PostgreSQL (vc/claims.h) around the
- * publish of intake.c. A server-generated id is new by construction and skips both steps. */
+/* Idempotency of client-supplied detection ids, decided by PostgreSQL (vc/claims.h, group-committed by
+ * claimer.h) around the publish of intake.c. A server-generated id is new by construction and skips both steps. */
 #include <stddef.h>
 
 #include "intake.h"
@@ -14,9 +14,9 @@
  * must never rest on a guess. */
 void gateway_claims_take(gateway_t *gw, intake_item_t *items, size_t n);
 
-/* After publishing: records the acknowledgement of every published claimed item (one round
- * trip; a failure only costs a republish on a later retry) and releases the claims of new
- * items whose publish failed. */
+/* After publishing: queues the acknowledgement of every published claimed item and the
+ * release of the claims of new items whose publish failed (claimer.h writes them off the
+ * request path; losing one only costs a republish on a later retry). */
 void gateway_claims_settle(gateway_t *gw, intake_item_t *items, size_t n);
 
 #endif

@@ -67,6 +67,7 @@ typedef struct {
     struct vc_ratelimit *ratelimit;
     struct vc_breaker *redis_breaker; /* around the result store: a dead Redis costs no waits */
     struct vc_breaker *pg_breaker; /* around idempotency claims (claim.c) */
+    struct claimer *claimer;      /* group commit of idempotency claims (claimer.h) */
     struct vc_apikeys *apikeys;
     vc_counter_t *m_rate_limited, *m_shed;
     struct mg_context *http;

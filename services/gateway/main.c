@@ -15,6 +15,7 @@
 #include "vc/error.h"
 #include "vc/ratelimit.h"
 #include "vc/topics.h"
+#include "claimer.h"
 #include "waiters.h"
 
 /* Largest media part whose DetectionRequest still fits one Kafka message (the envelope and
@@ -176,6 +177,8 @@ static int start(gateway_t *gw, char *err, size_t errlen)
     if (rc == 0)
         rc = start_breaker(gw);
     if (rc == 0)
+        rc = claimer_start(gw->pg, gw->pg_breaker, gw->metrics, &gw->claimer);
+    if (rc == 0)
         rc = start_access(gw, err, errlen);
     if (rc == 0)
         rc = waiters_start(&gw->cfg.redis, &gw->waiters, err, errlen);
@@ -229,6 +232,7 @@ static void stop(gateway_t *gw)
         mg_stop(gw->http); /* joins the workers */
     gateway_body_watch_stop(gw); /* after the handlers that register with it */
     waiters_stop(gw->waiters);
+    claimer_stop(gw->claimer); /* after the handlers: writes the acknowledgements queued */
     vc_producer_free(gw->producer);
     vc_apikeys_free(gw->apikeys);
     vc_ratelimit_free(gw->ratelimit);

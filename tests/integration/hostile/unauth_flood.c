@@ -182,8 +182,18 @@ static long long messages_in_topic(void)
     long long sum = 0;
     for (int part = 0; part < PARTITIONS; part++) {
         int64_t lo = 0, hi = 0;
-        rd_kafka_resp_err_t e =
-            rd_kafka_query_watermark_offsets(vc_producer_handle(p), topic, part, &lo, &hi, 10000);
+        rd_kafka_resp_err_t e = RD_KAFKA_RESP_ERR_NO_ERROR;
+        /* A topic created a moment ago may not have its partition leaders yet (Apache Kafka
+         * elects them after CreateTopics returns): those answers are retried, briefly. */
+        for (int tries = 0; tries < 60; tries++) {
+            e = rd_kafka_query_watermark_offsets(vc_producer_handle(p), topic, part, &lo, &hi,
+                                                 10000);
+            if (e != RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION &&
+                e != RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE &&
+                e != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+                break;
+            usleep(250000); /* waiting for the cluster's leader election */
+        }
         if (e != RD_KAFKA_RESP_ERR_NO_ERROR)
             VC_TEST_FAIL("watermarks of %s/%d: %s", topic, part, rd_kafka_err2str(e));
         sum += hi;
