@@ -99,7 +99,7 @@ static int acl_clients(redisContext *c)
     char needle[100];
     snprintf(needle, sizeof(needle), " user=%s ", user);
     int n = 0;
-    for (const char *p = r->str; (p = strstr(p, needle)) != NULL; p++)
+    for (const char *p = strstr(r->str, needle); p != NULL; p = strstr(p + 1, needle))
         n++;
     freeReplyObject(r);
     return n;

@@ -228,9 +228,13 @@ static void stalled_body_inside_tls(void)
     long t0 = vc_raw_now_ms();
     ASSERT_EQ(SSL_write(ssl, req, n), n);
     char resp[2048];
-    int got = 0, r;
-    while (got < (int)sizeof(resp) - 1 && (r = SSL_read(ssl, resp + got, sizeof(resp) - 1 - got)) > 0)
+    int got = 0;
+    while (got < (int)sizeof(resp) - 1) {
+        int r = SSL_read(ssl, resp + got, (int)sizeof(resp) - 1 - got);
+        if (r <= 0)
+            break; /* the answer is complete when the server closes */
         got += r;
+    }
     resp[got] = '\0';
     long ms = vc_raw_now_ms() - t0;
     fprintf(stderr, "stalled body over TLS: after %ld ms got %d bytes: %.60s\n", ms, got, resp);
