@@ -134,6 +134,8 @@ int gateway_config_load(gateway_config_t *c, char *err, size_t errlen)
     if (rc == 0)
         rc = load_auth(c, err, errlen);
     if (rc == 0)
+        rc = gateway_tls_config_load(&c->tls, err, errlen);
+    if (rc == 0)
         rc = vc_config_duration_ms("REDIS_BREAKER_COOLDOWN", 5000, 100, 600000,
                                    &c->redis_breaker_ms, err, errlen);
     if (rc == 0)

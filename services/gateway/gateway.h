@@ -18,10 +18,13 @@
 #include "vc/resources.h"
 #include "vc/sem.h"
 
+#include "tls.h"
+
 typedef struct {
     vc_kafka_config_t kafka;
     vc_redis_opts_t redis;
     vc_pg_opts_t pg;
+    gateway_tls_config_t tls;     /* HTTP_TLS_*: HTTPS on HTTP_PORT when set (tls.h) */
     const char *host;             /* HTTP_HOST=127.0.0.1 */
     long long port;               /* HTTP_PORT=8080 */
     long long threads;            /* HTTP_THREADS=64 */

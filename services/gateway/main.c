@@ -58,8 +58,8 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
     char ports[300], threads[16], timeout[24], idle[24];
     /* civetweb takes an IPv6 address in brackets: "[::1]:8080". */
     int v6 = strchr(gw->cfg.host, ':') != NULL;
-    snprintf(ports, sizeof(ports), "%s%s%s:%lld", v6 ? "[" : "", gw->cfg.host, v6 ? "]" : "",
-             gw->cfg.port);
+    snprintf(ports, sizeof(ports), "%s%s%s:%lld%s", v6 ? "[" : "", gw->cfg.host, v6 ? "]" : "",
+             gw->cfg.port, gw->cfg.tls.enabled ? "s" : ""); /* "s": this port is TLS only */
     snprintf(threads, sizeof(threads), "%lld", gw->cfg.threads);
     /* civetweb wants a request's headers within request_timeout_ms, but checks that only
      * when bytes arrive or a wait of that length ends: a client that goes quiet mid-headers
@@ -70,7 +70,7 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
     /* ... and a keep-alive connection's next request as long (at most 5 s) for its headers. */
     gw->keepalive_idle_ms = half < 5000 ? half : 5000;
     snprintf(idle, sizeof(idle), "%lld", gw->keepalive_idle_ms);
-    const char *options[] = {"listening_ports", ports, "num_threads", threads,
+    const char *options[32] = {"listening_ports", ports, "num_threads", threads,
                              /* request line + headers: a larger block is refused (JSON
                               * 400/413, gateway_http_error) */
                              "max_request_size", "16384", "request_timeout_ms", timeout,
@@ -79,8 +79,15 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
                              /* responses go out as headers + body: without this, Nagle holds
                               * the body ~40 ms on a busy keep-alive connection */
                              "tcp_nodelay", "1", NULL};
+    size_t nopt = 0;
+    while (options[nopt] != NULL)
+        nopt++;
+    if (gateway_tls_options(&gw->cfg.tls, options, &nopt, 31) != 0)
+        return vc_err(err, errlen, VC_ERANGE, "too many civetweb options");
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof(cb));
+    if (gw->cfg.tls.enabled)
+        cb.init_ssl = gateway_tls_init_ssl; /* loads HTTP_TLS_CERT / HTTP_TLS_KEY */
     cb.begin_request = gateway_begin_request; /* framing checks, body deadline */
     cb.end_request = gateway_end_request;     /* in-flight count for the drain */
     cb.http_error = gateway_http_error;       /* civetweb's own errors as JSON */
@@ -89,7 +96,8 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
         return vc_err(err, errlen, rc, "cannot start the body watch");
     gw->http = mg_start(&cb, gw, options);
     if (gw->http == NULL)
-        return vc_err(err, errlen, VC_EUNAVAIL, "cannot listen on %s", ports);
+        return vc_err(err, errlen, VC_EUNAVAIL, "cannot listen on %s%s", ports,
+                      gw->cfg.tls.enabled ? " (or TLS set-up failed: see gateway.tls_failed)" : "");
     mg_set_request_handler(gw->http, "/v1/detections$", gateway_handle_submit, gw);
     mg_set_request_handler(gw->http, "/detect$", gateway_handle_submit, gw);
     mg_set_request_handler(gw->http, "/detect/batch$", gateway_handle_batch, gw);
@@ -282,7 +290,10 @@ int main(void)
         return 2;
     }
     vc_log_init("gateway", gw.cfg.log_level);
-    mg_init_library(0);
+    if (gateway_tls_init_library(&gw.cfg.tls, err, sizeof(err)) != 0) {
+        VC_ERROR("gateway.start_failed", "error=\"%s\"", err);
+        return 1;
+    }
     int rc = start(&gw, err, sizeof(err));
     if (rc != 0) {
         VC_ERROR("gateway.start_failed", "error=\"%s\"", err[0] ? err : vc_strerror(rc));

@@ -26,6 +26,7 @@
 
 _Thread_local const char *vc_test_api_key;
 _Thread_local const char *vc_test_extra_header;
+_Thread_local const char *vc_test_ca_file;
 _Thread_local char vc_test_last_headers[4096];
 
 extern char **environ;
@@ -204,6 +205,8 @@ long vc_test_http(const char *method, const char *url, const char *content_type,
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (vc_test_ca_file != NULL)
+        curl_easy_setopt(c, CURLOPT_CAINFO, vc_test_ca_file);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
@@ -427,7 +430,10 @@ void vc_test_start_gateway(vc_proc_t *p, char *base, size_t cap, const char *red
                            const char *pg, const char *kafka, const char *const *extra)
 {
     int port = vc_test_free_port();
-    snprintf(base, cap, "http://127.0.0.1:%d", port);
+    int tls = 0;
+    for (size_t i = 0; extra != NULL && extra[i] != NULL; i++)
+        tls |= strncmp(extra[i], "HTTP_TLS_CERT=", 14) == 0 && extra[i][14] != '\0';
+    snprintf(base, cap, "%s://127.0.0.1:%d", tls ? "https" : "http", port);
     char e[4][600];
     snprintf(e[0], sizeof(e[0]), "HTTP_PORT=%d", port);
     snprintf(e[1], sizeof(e[1]), "REDIS_URL=%s", redis);

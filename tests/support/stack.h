@@ -29,7 +29,8 @@ void vc_test_spawn_argv(vc_proc_t *p, const char *name, const char *path,
 /* Starts vc-gateway on a free loopback port against the given Redis URL, PostgreSQL URL and
  * Kafka bootstrap list, plus `extra` "K=V" settings (NULL-terminated, may be NULL), and waits
  * up to 60 s for /health to answer 200 (fails the test otherwise). Writes
- * "http://127.0.0.1:PORT" into base. */
+ * "http://127.0.0.1:PORT" into base ("https://" when extra sets HTTP_TLS_CERT; set
+ * vc_test_ca_file first). */
 void vc_test_start_gateway(vc_proc_t *p, char *base, size_t cap, const char *redis,
                            const char *pg, const char *kafka, const char *const *extra);
 
@@ -44,6 +45,8 @@ void vc_test_print_log(const vc_proc_t *p, int lines);
 extern _Thread_local const char *vc_test_api_key;
 /* One more request header line ("Name: value") sent by vc_test_http when set (per thread). */
 extern _Thread_local const char *vc_test_extra_header;
+/* When set, vc_test_http verifies HTTPS servers against this PEM CA file (per thread). */
+extern _Thread_local const char *vc_test_ca_file;
 /* Response headers of this thread's last vc_test_http call. */
 extern _Thread_local char vc_test_last_headers[4096];
 

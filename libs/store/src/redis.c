@@ -1,4 +1,4 @@
-/* hiredis connections behind vc_pool: URL parsing, dialling with timeouts, AUTH/SELECT, and
+/* hiredis connections behind vc_pool: dialling with timeouts, AUTH/SELECT (URL: redis_url.c), and
  * a command helper that retires a connection after any transport error. */
 #include <errno.h>
 #include <poll.h>
@@ -13,10 +13,7 @@
 #include "vc/redis.h"
 
 typedef struct {
-    char host[256];
-    int port;
-    int db;
-    char password[256];
+    vc_redis_url_t url;
     long long dial_timeout_ms, io_timeout_ms;
 } endpoint_t;
 
@@ -56,64 +53,6 @@ int vc_redis_opts_from_env(vc_redis_opts_t *o, char *err, size_t errlen)
     return rc;
 }
 
-/* Copies [s, s+n) into dst (cap bytes) as a string; VC_EINVAL when it does not fit. */
-static int copy_span(char *dst, size_t cap, const char *s, size_t n)
-{
-    if (n >= cap)
-        return VC_EINVAL;
-    memcpy(dst, s, n);
-    dst[n] = '\0';
-    return 0;
-}
-
-static int parse_num(const char *s, size_t n, long lo, long hi, int *out)
-{
-    char buf[16];
-    if (n == 0 || copy_span(buf, sizeof(buf), s, n) != 0)
-        return VC_EINVAL;
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(buf, &end, 10);
-    if (errno != 0 || *end != '\0' || v < lo || v > hi)
-        return VC_EINVAL;
-    *out = (int)v;
-    return 0;
-}
-
-/* Parses redis://[[user]:password@]host[:port][/db]. */
-static int parse_url(const char *url, endpoint_t *ep)
-{
-    const char *p = url;
-    if (strncmp(p, "redis://", 8) != 0)
-        return VC_EINVAL;
-    p += 8;
-    const char *at = strchr(p, '@');
-    if (at != NULL) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pw = colon ? colon + 1 : p;
-        if (copy_span(ep->password, sizeof(ep->password), pw, (size_t)(at - pw)) != 0)
-            return VC_EINVAL;
-        p = at + 1;
-    }
-    size_t hostlen = strcspn(p, ":/");
-    if (hostlen == 0 || copy_span(ep->host, sizeof(ep->host), p, hostlen) != 0)
-        return VC_EINVAL;
-    p += hostlen;
-    ep->port = 6379;
-    ep->db = 0;
-    if (*p == ':') {
-        size_t n = strcspn(++p, "/");
-        if (parse_num(p, n, 1, 65535, &ep->port) != 0)
-            return VC_EINVAL;
-        p += n;
-    }
-    if (*p == '/' && p[1] != '\0') {
-        if (parse_num(p + 1, strlen(p + 1), 0, 10000, &ep->db) != 0)
-            return VC_EINVAL;
-    }
-    return 0;
-}
-
 static struct timeval tv_ms(long long ms)
 {
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
@@ -122,11 +61,11 @@ static struct timeval tv_ms(long long ms)
 
 static void *redis_dial(void *opaque, char *err, size_t errlen);
 
-/* Sends a setup command (AUTH/SELECT) and checks for a non-error reply. */
-static int setup_cmd(redisContext *c, const char *what, const char *fmt, const char *arg,
-                     char *err, size_t errlen)
+/* Checks a setup command's reply (AUTH/SELECT) and frees it; what names the command in the
+ * message, which holds Redis's error text (never the password: Redis does not echo it). */
+static int setup_reply(redisContext *c, redisReply *r, const char *what, char *err,
+                       size_t errlen)
 {
-    redisReply *r = redisCommand(c, fmt, arg);
     int ok = r != NULL && r->type != REDIS_REPLY_ERROR;
     if (!ok)
         vc_err(err, errlen, VC_EUNAVAIL, "redis %s: %s", what,
@@ -136,12 +75,29 @@ static int setup_cmd(redisContext *c, const char *what, const char *fmt, const c
     return ok ? 0 : VC_EUNAVAIL;
 }
 
+/* AUTH on a new connection: "AUTH user password" for an ACL user (Redis 6+), "AUTH password"
+ * for the default user; nothing without credentials. Each %s is one argument, whatever it
+ * holds. */
+static int authenticate(redisContext *c, const vc_redis_url_t *u, char *err, size_t errlen)
+{
+    char what[300];
+    if (u->user[0] != '\0') {
+        snprintf(what, sizeof(what), "AUTH as user %s", u->user);
+        return setup_reply(c, redisCommand(c, "AUTH %s %s", u->user, u->password), what, err,
+                           errlen);
+    }
+    if (u->password[0] == '\0')
+        return 0;
+    return setup_reply(c, redisCommand(c, "AUTH %s", u->password), "AUTH", err, errlen);
+}
+
 static void *redis_dial(void *opaque, char *err, size_t errlen)
 {
     const endpoint_t *ep = opaque;
-    redisContext *c = redisConnectWithTimeout(ep->host, ep->port, tv_ms(ep->dial_timeout_ms));
+    const vc_redis_url_t *u = &ep->url;
+    redisContext *c = redisConnectWithTimeout(u->host, u->port, tv_ms(ep->dial_timeout_ms));
     if (c == NULL || c->err) {
-        vc_err(err, errlen, VC_EUNAVAIL, "redis connect %s:%d: %s", ep->host, ep->port,
+        vc_err(err, errlen, VC_EUNAVAIL, "redis connect %s:%d: %s", u->host, u->port,
                c ? c->errstr : "out of memory");
         goto fail;
     }
@@ -149,12 +105,10 @@ static void *redis_dial(void *opaque, char *err, size_t errlen)
         vc_err(err, errlen, VC_EUNAVAIL, "redis set timeout: %s", c->errstr);
         goto fail;
     }
-    char db[16];
-    snprintf(db, sizeof(db), "%d", ep->db);
-    if (ep->password[0] != '\0' &&
-        setup_cmd(c, "AUTH", "AUTH %s", ep->password, err, errlen) != 0)
+    if (authenticate(c, u, err, errlen) != 0)
         goto fail;
-    if (ep->db != 0 && setup_cmd(c, "SELECT", "SELECT %s", db, err, errlen) != 0)
+    if (u->db != 0 && setup_reply(c, redisCommand(c, "SELECT %d", u->db), "SELECT", err,
+                                  errlen) != 0)
         goto fail;
     return c;
 fail:
@@ -174,17 +128,17 @@ int vc_redis_pool_new(const vc_redis_opts_t *o, vc_redis_pool_t **out, char *err
     vc_redis_pool_t *rp = calloc(1, sizeof(*rp));
     if (rp == NULL)
         return VC_ENOMEM;
-    if (parse_url(o->url, &rp->ep) != 0) {
+    int rc = vc_redis_url_parse(o->url, &rp->ep.url, err, errlen);
+    if (rc != 0) {
         free(rp);
-        return vc_err(err, errlen, VC_EINVAL,
-                      "REDIS_URL: expected redis://[:password@]host[:port][/db]");
+        return rc;
     }
     rp->ep.dial_timeout_ms = o->dial_timeout_ms;
     rp->ep.io_timeout_ms = o->io_timeout_ms;
     rp->max_retries = o->max_retries;
     rp->pool_size = o->size;
     vc_pool_ops_t ops = {.dial = redis_dial, .close = redis_close, .opaque = &rp->ep};
-    int rc = vc_pool_new(o->size, o->pool_timeout_ms, &ops, &rp->pool);
+    rc = vc_pool_new(o->size, o->pool_timeout_ms, &ops, &rp->pool);
     if (rc != 0) {
         free(rp);
         return rc;
@@ -290,9 +244,9 @@ int vc_redis_connect(const vc_redis_opts_t *o, long long io_timeout_ms, redisCon
 {
     endpoint_t ep;
     memset(&ep, 0, sizeof(ep));
-    if (parse_url(o->url, &ep) != 0)
-        return vc_err(err, errlen, VC_EINVAL,
-                      "REDIS_URL: expected redis://[:password@]host[:port][/db]");
+    int rc = vc_redis_url_parse(o->url, &ep.url, err, errlen);
+    if (rc != 0)
+        return rc;
     ep.dial_timeout_ms = o->dial_timeout_ms;
     ep.io_timeout_ms = io_timeout_ms;
     redisContext *c = redis_dial(&ep, err, errlen);

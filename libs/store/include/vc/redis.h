@@ -12,7 +12,7 @@
 typedef struct vc_redis_pool vc_redis_pool_t;
 
 typedef struct {
-    const char *url;               /* redis://[:password@]host[:port][/db] */
+    const char *url;               /* redis://[[user]:password@]host[:port][/db] */
     size_t size;                   /* REDIS_POOL_SIZE: most connections open at once */
     long long dial_timeout_ms;     /* REDIS_DIAL_TIMEOUT */
     long long io_timeout_ms;       /* max(REDIS_READ_TIMEOUT, REDIS_WRITE_TIMEOUT) */
@@ -25,6 +25,23 @@ typedef struct {
  * REDIS_WRITE_TIMEOUT, REDIS_POOL_TIMEOUT, REDIS_MIN_IDLE_CONNS and REDIS_MAX_RETRIES into opts (url points into the environment).
  * Returns 0 or VC_EINVAL naming the variable. */
 int vc_redis_opts_from_env(vc_redis_opts_t *opts, char *err, size_t errlen);
+
+/* REDIS_URL, parsed. */
+typedef struct {
+    char host[256];     /* name, IPv4, or IPv6 (given in brackets) */
+    int port;           /* 6379 */
+    int db;             /* 0 */
+    char user[128];     /* "" = the default user */
+    char password[512]; /* "" = none */
+} vc_redis_url_t;
+
+/* Parses redis://[[user]:password@]host[:port][/db] into *u. User and password are
+ * percent-decoded ("p%40ss%3Aword" is "p@ss:word"); the userinfo ends at the last '@' and
+ * splits at its first ':'; without ':' it is the default user's password. Returns 0 or
+ * VC_EINVAL with err saying what is wrong, never quoting the URL: a malformed escape ("%G1",
+ * a trailing '%'), an encoded NUL, a part too long, a bad port or db, or rediss:// (hiredis
+ * 0.14 has no TLS). */
+int vc_redis_url_parse(const char *url, vc_redis_url_t *u, char *err, size_t errlen);
 
 /* Creates the pool (no connection is made yet). Returns 0, VC_EINVAL (bad URL) or VC_ENOMEM. */
 int vc_redis_pool_new(const vc_redis_opts_t *opts, vc_redis_pool_t **out, char *err,
