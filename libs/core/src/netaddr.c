@@ -141,8 +141,8 @@ int vc_netaddr_list_parse(const char *s, vc_netaddr_list_t *out, char *err, size
             return vc_err(err, errlen, VC_EINVAL, "more than %d entries", VC_NETADDR_LIST_MAX);
         if (vc_netaddr_cidr_parse(s, t, &out->v[out->n]) != 0)
             return vc_err(err, errlen, VC_EINVAL,
-                          "'%.*s' is not an address or CIDR with zero host bits", (int)(t > 60 ? 60 : t),
-                          s);
+                          "'%.*s' is not an address or CIDR with zero host bits",
+                          (int)(t > 60 ? 60 : t), s);
         out->n++;
         if (s[len] == '\0')
             return 0;
