@@ -57,6 +57,21 @@ static const char *header_list(const struct mg_request_info *ri, const char *nam
     return *owned;
 }
 
+/* Counts a trusted proxy's unusable header: a steady rate means a proxy that writes something
+ * this parser refuses (its clients all share the proxy's quota), a burst a client probing. */
+static void count_fallback(const struct mg_connection *conn)
+{
+    gateway_t *gw = mg_get_user_data(mg_get_context(conn));
+    vc_counter_t *c = gw != NULL && gw->metrics != NULL
+                          ? vc_metrics_counter(gw->metrics, "vc_http_client_addr_fallback_total",
+                                               "Requests from a trusted proxy whose Forwarded / "
+                                               "X-Forwarded-For could not be used, counted as "
+                                               "the proxy.")
+                          : NULL;
+    if (c != NULL)
+        vc_counter_add(c, 1);
+}
+
 void gateway_client_addr(const struct mg_connection *conn, const gateway_config_t *cfg,
                          client_addr_t *out)
 {
@@ -77,6 +92,8 @@ void gateway_client_addr(const struct mg_connection *conn, const gateway_config_
         out->source = (int)vc_forwarded_client(&peer, &cfg->trusted_proxies, fwd, xff, &client);
         free(fwd_owned);
         free(xff_owned);
+        if (out->source == VC_FORWARDED_FALLBACK)
+            count_fallback(conn);
     }
     if (vc_netaddr_format(&client, out->addr, sizeof(out->addr)) != 0 ||
         vc_netaddr_key(&client, (int)cfg->ipv6_prefix, out->key, sizeof(out->key)) != 0)

@@ -119,6 +119,12 @@ static void behind_a_trusted_proxy(void)
     expect(proxy, "Forwarded: for=unknown", 1, 404);
     expect(proxy, "X-Forwarded-For: _hidden", 1, 404);
     expect(proxy, NULL, 1, 429);
+    char url[128], *text = NULL;
+    snprintf(url, sizeof(url), "%s/metrics", h.base);
+    ASSERT_EQ(vc_test_http("GET", url, NULL, NULL, 0, &text), 200);
+    if (strstr(text, "vc_http_client_addr_fallback_total 3") == NULL)
+        VC_TEST_FAIL("want 3 fallbacks counted in /metrics:\n%s", text);
+    free(text);
     hostile_expect_healthy(&h, "the trusted-proxy requests");
     hostile_stop(&h);
 }
