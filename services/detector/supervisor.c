@@ -13,7 +13,7 @@
  * /health, /metrics and the stuck-worker check. Message boundaries need no framing.
  *
  * Signals: SIGTERM, SIGINT and SIGCHLD are blocked in every supervisor thread and read from a
- * signalfd by the main thread; workers start with a clean mask. */
+ * signalfd by the main thread; workers start with a clean mask. SIGHUP is ignored by both. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -316,6 +316,10 @@ static int block_signals(void)
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
         return -1;
     signal(SIGPIPE, SIG_IGN);
+    /* An operator's SIGHUP (log rotation, `kill -HUP` sent to every vcguard process, a closed
+     * terminal) must not stop detection: nothing here is reopened, so it is ignored, and
+     * the workers inherit that. */
+    signal(SIGHUP, SIG_IGN);
     return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 

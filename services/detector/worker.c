@@ -27,6 +27,7 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    signal(SIGHUP, SIG_IGN); /* never a stop (the supervisor ignores it too) */
 }
 
 static int init_metrics(detector_t *d)

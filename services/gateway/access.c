@@ -4,6 +4,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "accesslog.h"
+
 #include "vc/apikeys.h"
 #include "vc/error.h"
 #include "vc/id.h"
@@ -98,6 +100,9 @@ static int known_key(struct mg_connection *conn, gateway_t *gw, request_ctx_t *c
         {.scope = "key", .id = id, .idlen = (size_t)n, .limit = key->rate_limit_per_minute}};
     vc_ratelimit_result_t res[2];
     int allowed = 0;
+    /* Known before the decision, so the access log names the key a 429 refused. */
+    snprintf(ctx->tenant, sizeof(ctx->tenant), "%s", key->tenant);
+    snprintf(ctx->key_prefix, sizeof(ctx->key_prefix), "%s", key->prefix);
     if (vc_ratelimit_check_all(gw->ratelimit, q, 2, res, &allowed) == 0) {
         add_headers(ctx, &res[0], "ip");
         add_headers(ctx, &res[1], "key");
@@ -105,16 +110,12 @@ static int known_key(struct mg_connection *conn, gateway_t *gw, request_ctx_t *c
             return res[0].allowed ? refuse(conn, gw, ctx, &res[1], "per-key")
                                   : refuse(conn, gw, ctx, &res[0], "per-address");
     }
-    snprintf(ctx->tenant, sizeof(ctx->tenant), "%s", key->tenant);
     return 0;
 }
 
-int gateway_access(struct mg_connection *conn, gateway_t *gw, request_ctx_t *ctx)
+/* The checks of gateway_access, in order; ip is the client's per-address identity. */
+static int check(struct mg_connection *conn, gateway_t *gw, request_ctx_t *ctx, const char *ip)
 {
-    memset(ctx, 0, sizeof(*ctx));
-    mg_set_user_connection_data(conn, ctx);
-    trace(conn, ctx);
-    const char *ip = mg_get_request_info(conn)->remote_addr;
     if (gw->cfg.auth) {
         size_t len = 0;
         const char *k = presented_key(conn, &len);
@@ -140,6 +141,7 @@ int gateway_access(struct mg_connection *conn, gateway_t *gw, request_ctx_t *ctx
     if (status != 0)
         return status;
     snprintf(ctx->tenant, sizeof(ctx->tenant), "%s", key.tenant);
+    snprintf(ctx->key_prefix, sizeof(ctx->key_prefix), "%s", key.prefix);
     char id[24];
     int n = snprintf(id, sizeof(id), "%lld", (long long)key.id);
     vc_ratelimit_result_t kres;
@@ -150,6 +152,17 @@ int gateway_access(struct mg_connection *conn, gateway_t *gw, request_ctx_t *ctx
             return refuse(conn, gw, ctx, &kres, "per-key");
     }
     return 0;
+}
+
+int gateway_access(struct mg_connection *conn, gateway_t *gw, request_ctx_t *ctx)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    mg_set_user_connection_data(conn, ctx);
+    trace(conn, ctx);
+    gateway_client_addr(conn, &gw->cfg, &ctx->client);
+    int rc = check(conn, gw, ctx, ctx->client.key);
+    gateway_accesslog_identity(ctx); /* ctx dies with the handler; the log line comes later */
+    return rc;
 }
 
 void gateway_access_done(struct mg_connection *conn)

@@ -4,7 +4,9 @@
  * per-key rate limit, in that order, before any request reaches the work that costs. */
 #include <civetweb.h>
 
+#include "client_addr.h"
 #include "gateway.h"
+#include "vc/apikeys.h"
 
 /* Per request; lives on the handler's stack and is attached to the connection so every
  * response carries the RateLimit headers. */
@@ -12,6 +14,8 @@ typedef struct {
     char tenant[65];
     char trace_id[33]; /* from `traceparent`, or generated; travels with the request */
     char headers[448]; /* "X-Trace-Id: …\r\nRateLimit-Policy: …\r\nRateLimit: …\r\n" */
+    char key_prefix[VC_APIKEY_PREFIX_LEN + 1]; /* the authenticated key's display prefix */
+    client_addr_t client; /* whom the per-address limit counts (TRUSTED_PROXIES) */
 } request_ctx_t;
 
 /* Admits the request or answers it (401, 429, 503). Returns 0 when admitted, with ctx filled

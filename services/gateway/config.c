@@ -2,6 +2,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "accesslog.h"
+#include "client_addr.h"
 #include "gateway.h"
 #include "vc/config.h"
 #include "vc/error.h"
@@ -138,6 +140,10 @@ int gateway_config_load(gateway_config_t *c, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_config_duration_ms("REDIS_BREAKER_COOLDOWN", 5000, 100, 600000,
                                    &c->redis_breaker_ms, err, errlen);
+    if (rc == 0)
+        rc = gateway_client_addr_config(c, err, errlen);
+    if (rc == 0)
+        rc = gateway_accesslog_config(c, err, errlen);
     if (rc == 0)
         rc = vc_kafka_config_from_env(&c->kafka, err, errlen);
     if (rc == 0)

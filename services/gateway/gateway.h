@@ -13,6 +13,7 @@
 #include "vc/log.h"
 #include "vc/metrics.h"
 #include "vc/mq.h"
+#include "vc/netaddr.h"
 #include "vc/pg.h"
 #include "vc/redis.h"
 #include "vc/resources.h"
@@ -47,6 +48,10 @@ typedef struct {
     int auth;                     /* AUTH_MODE=on|off (off: loopback only, DEFAULT_TENANT) */
     long long ip_limit;           /* RATE_LIMIT_PER_IP_PER_MINUTE=RATE_LIMIT_PER_MINUTE */
     long long redis_breaker_ms;   /* REDIS_BREAKER_COOLDOWN=5s */
+    /* client addresses and the access log (client_addr.c, accesslog.c) */
+    vc_netaddr_list_t trusted_proxies; /* TRUSTED_PROXIES= (none) */
+    long long ipv6_prefix;        /* RATE_LIMIT_IPV6_PREFIX=64 */
+    const char *access_log;       /* ACCESS_LOG=off|stdout|stderr|/path */
     vc_log_level_t log_level;
 } gateway_config_t;
 
@@ -75,6 +80,7 @@ typedef struct {
     vc_counter_t *m_rate_limited, *m_shed;
     struct mg_context *http;
     struct body_watch *body_watch; /* bounds body reads in time (http.c) */
+    struct accesslog *accesslog;  /* NULL with ACCESS_LOG=off (accesslog.c) */
 } gateway_t;
 
 int gateway_config_load(gateway_config_t *cfg, char *err, size_t errlen);
@@ -135,6 +141,9 @@ int gateway_begin_request(struct mg_connection *conn);
  * at SIGTERM waits for these). */
 void gateway_end_request(const struct mg_connection *conn, int reply_status_code);
 int gateway_http_error(struct mg_connection *conn, int status, const char *errmsg);
+
+/* SIGHUP (reload.c, main thread): reopens the access log, clears the API-key cache. */
+void gateway_sighup(gateway_t *gw);
 
 /* Starts / stops the body watch thread that cuts body reads past their deadline. */
 int gateway_body_watch_start(gateway_t *gw);

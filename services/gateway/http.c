@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "access.h"
+#include "accesslog.h"
 #include "gateway.h"
 #include "vc/clock.h"
 #include "vc/error.h"
@@ -292,6 +293,7 @@ static int watch_remove(struct body_watch *w, body_read_t *r)
 static void body_progress(const gateway_t *gw, body_read_t *r, int n)
 {
     req_state.bytes += n;
+    gateway_accesslog_body(n);
     if (gw->cfg.body_min_rate <= 0)
         return;
     req_state.deadline_ms = req_state.base_ms + req_state.bytes * 1000 / gw->cfg.body_min_rate;
@@ -363,13 +365,14 @@ static const char *framing_problem(const struct mg_request_info *ri)
 
 void gateway_end_request(const struct mg_connection *conn, int reply_status_code)
 {
-    (void)reply_status_code;
+    gateway_accesslog_end(conn, reply_status_code); /* the access log line */
     atomic_fetch_sub(&gateway_of(conn)->active, 1);
 }
 
 int gateway_begin_request(struct mg_connection *conn)
 {
     atomic_fetch_add(&gateway_of(conn)->active, 1); /* end_request takes it back */
+    gateway_accesslog_begin();
     const struct mg_request_info *ri = mg_get_request_info(conn);
     memset(&req_state, 0, sizeof(req_state));
     req_state.base_ms = vc_clock_mono_ms() + gateway_of(conn)->cfg.request_timeout_ms;
@@ -474,6 +477,7 @@ static void drain(struct mg_connection *conn)
         int n = mg_read(conn, buf, ask);
         if (n > 0) { /* no extension by HTTP_BODY_MIN_RATE: nobody needs these bytes */
             got += n;
+            gateway_accesslog_body(n);
             continue;
         }
         ok = n == 0 && want < 0; /* the last chunk */
@@ -516,6 +520,7 @@ int gateway_send(struct mg_connection *conn, int status, const char *content_typ
     size_t blen = strcmp(ri->request_method, "HEAD") != 0 ? len : 0;
     /* Counted before the write: a client that reads /metrics right after its answer sees it. */
     gateway_count_status(gateway_of(conn), route_of(conn), status);
+    gateway_accesslog_sent(route_of(conn), status, (size_t)hn + blen);
     char small[8192];
     char *out = (size_t)hn + blen <= sizeof(small) ? small : malloc((size_t)hn + blen);
     if (out != NULL) {
@@ -583,6 +588,7 @@ int gateway_http_error(struct mg_connection *conn, int status, const char *errms
         return 1; /* civetweb's own page */
     size_t len = strlen(body);
     gateway_count_status(gateway_of(conn), "other", status);
+    gateway_accesslog_unparsed(conn, status, len);
     /* Sent before a request was parsed (or for one that could not be): no keep-alive. */
     mg_printf(conn,
               "HTTP/1.1 %d %s\r\n"

@@ -1,12 +1,13 @@
 /* vc-gateway: process lifecycle. Loads the config, connects the stores and the producer,
  * starts civetweb, waits for SIGTERM/SIGINT, then stops accepting, drains and exits 0; a fatal
- * Kafka producer error drains the same way and exits 1. */
+ * Kafka producer error drains the same way and exits 1. SIGHUP is no stop (reload.c). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
+#include "accesslog.h"
 #include "gateway.h"
 #include "vc/admit.h"
 #include "vc/apikeys.h"
@@ -191,6 +192,8 @@ static int start(gateway_t *gw, char *err, size_t errlen)
     if (rc == 0)
         rc = waiters_start(&gw->cfg.redis, &gw->waiters, err, errlen);
     if (rc == 0)
+        rc = gateway_accesslog_open(gw, err, errlen);
+    if (rc == 0)
         rc = start_http(gw, err, errlen);
     return rc;
 }
@@ -238,6 +241,7 @@ static void stop(gateway_t *gw)
         waiters_close(gw->waiters); /* held long-polls answer now */
     if (gw->http != NULL)
         mg_stop(gw->http); /* joins the workers */
+    gateway_accesslog_close(gw); /* after the workers that write it */
     gateway_body_watch_stop(gw); /* after the handlers that register with it */
     waiters_stop(gw->waiters);
     claimer_stop(gw->claimer); /* after the handlers: writes the acknowledgements queued */
@@ -263,6 +267,10 @@ static int wait_for_stop(gateway_t *gw, const sigset_t *stop_set)
     for (;;) {
         struct timespec tick = {1, 0};
         int sig = sigtimedwait(stop_set, NULL, &tick);
+        if (sig == SIGHUP) { /* reopen logs, clear caches; never a stop */
+            gateway_sighup(gw);
+            continue;
+        }
         if (sig > 0)
             return sig;
         char why[256];
@@ -282,6 +290,7 @@ int main(void)
     sigemptyset(&stop_set);
     sigaddset(&stop_set, SIGTERM);
     sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGHUP); /* not a stop: wait_for_stop handles it */
     /* Blocked before any thread starts, so only sigwait below receives them. */
     pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
     signal(SIGPIPE, SIG_IGN);
