@@ -40,7 +40,7 @@ static const str_field_t str_fields[] = {
     STR_FIELD("KAFKA_TOPIC_RESULTS", "vc.detections.results", topic_results),
     STR_FIELD("KAFKA_TOPIC_DLQ", "vc.detections.dlq", topic_dlq),
     STR_FIELD("KAFKA_DEBUG", "", debug),
-    STR_FIELD("KAFKA_ASSIGNMENT_STRATEGY", "cooperative-sticky", assignment),
+    STR_FIELD("KAFKA_ASSIGNMENT_STRATEGY", "eager", assignment),
 };
 
 typedef struct {

@@ -18,7 +18,7 @@ typedef enum {
 } vc_rebalance_t;
 
 /* Called on the polling thread for each change. With the cooperative protocol
- * (KAFKA_ASSIGNMENT_STRATEGY=cooperative-sticky, the default) `parts` lists only the
+ * (KAFKA_ASSIGNMENT_STRATEGY=cooperative-sticky, opt-in) `parts` lists only the
  * partitions that move, and the others keep being consumed meanwhile; with the eager one a
  * revocation lists the whole assignment. */
 typedef void (*vc_consumer_rebalance_fn)(void *opaque, vc_rebalance_t event,

@@ -30,8 +30,8 @@ typedef struct {
     char topic_requests[128];    /* KAFKA_TOPIC_REQUESTS=vc.detections.requests */
     char topic_results[128];     /* KAFKA_TOPIC_RESULTS=vc.detections.results */
     char topic_dlq[128];         /* KAFKA_TOPIC_DLQ=vc.detections.dlq */
-    char assignment[32];         /* KAFKA_ASSIGNMENT_STRATEGY=cooperative-sticky, or eager
-                                  * (range,roundrobin: every rebalance revokes everything) */
+    char assignment[32];         /* KAFKA_ASSIGNMENT_STRATEGY=eager (range,roundrobin: every
+                                  * rebalance revokes everything), or cooperative-sticky */
     char debug[128];             /* KAFKA_DEBUG="" : librdkafka's `debug` contexts (e.g.
                                   * "cgrp,fetch,topic"), logged at debug level */
     long long session_timeout_ms;   /* KAFKA_SESSION_TIMEOUT_MS=45000 (local stack: 6000) */
