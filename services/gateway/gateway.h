@@ -70,7 +70,7 @@ typedef struct {
     struct vc_apikeys *apikeys;
     vc_counter_t *m_rate_limited, *m_shed;
     struct mg_context *http;
-    struct body_watch *body_watch; /* bounds body reads in time (http.c) */
+    struct body_watch *body_watch; /* bounds body reads in time (body_watch.c) */
 } gateway_t;
 
 int gateway_config_load(gateway_config_t *cfg, char *err, size_t errlen);
@@ -89,7 +89,7 @@ int gateway_handle_metrics_json(struct mg_connection *conn, void *gw);
 /* {cpu, memory, disk, warning} of this process and machine (metrics.c). New reference. */
 json_t *gateway_resources_json(gateway_t *gw);
 
-/* Response helpers (http.c). */
+/* Response helpers (respond.c). */
 void gateway_count_status(gateway_t *gw, const char *route, int status);
 /* Any route not served: a JSON 404 like every other error. */
 int gateway_handle_not_found(struct mg_connection *conn, void *gw);
@@ -118,7 +118,7 @@ int gateway_send_error(struct mg_connection *conn, int status, const char *code,
  * refused unread and the body drained after the answer. Caller frees *body. */
 int gateway_read_body(struct mg_connection *conn, size_t max, char **body, size_t *len);
 
-/* civetweb callbacks (http.c), on the worker thread serving the request.
+/* civetweb callbacks (request.c, respond.c), on the worker thread serving the request.
  * begin_request: starts the request's body deadline; refuses (and answers) more header lines
  * than civetweb keeps (431) and ambiguous body framing (400: several Content-Length, both
  * Content-Length and Transfer-Encoding, a Transfer-Encoding other than chunked). Returns 0 to
