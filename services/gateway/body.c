@@ -18,10 +18,11 @@
 #define READ_PIECE 65536     /* per mg_read, so the deadline can grow as the body arrives */
 #define DRAIN_CHUNK 4096     /* small: the worker's stack is 100 KiB */
 
-/* Reads and discards a body the handler did not need, so the connection can serve its next
- * request (closing it with unread bytes would reset it, and the client could lose the answer),
- * within the request's body deadline. Gives the connection up instead when the body does not
- * arrive in time or is malformed. */
+/* Reads and discards the body of a request answered with success without it (a GET with a
+ * body), so the connection can serve its next request (closing it with unread bytes would
+ * reset it, and the client could lose the answer), within the request's body deadline. Gives
+ * the connection up instead when the body does not arrive in time or is malformed. Refusals
+ * never drain: respond.c closes their connections. */
 void gateway__drain(struct mg_connection *conn)
 {
     const struct mg_request_info *ri = mg_get_request_info(conn);
@@ -140,7 +141,7 @@ int gateway_read_body(struct mg_connection *conn, size_t max, char **body, size_
     *body = NULL;
     *len = 0;
     if (!chunked && declared > (long long)max)
-        return VC_ETOOBIG; /* refused before reading a byte (the answer drains it) */
+        return VC_ETOOBIG; /* refused before reading a byte (the answer closes) */
     gateway__req.touched = 1;
     /* The client holds the body back until told to send it (curl does for bodies over 1 MiB,
      * waiting a second otherwise); civetweb leaves this to the handler. */

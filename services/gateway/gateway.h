@@ -95,7 +95,9 @@ void gateway_count_status(gateway_t *gw, const char *route, int status);
 int gateway_handle_not_found(struct mg_connection *conn, void *gw);
 /* Answers 405 (returning its status) unless the method is GET or HEAD (returning 0). */
 int gateway_only_get(struct mg_connection *conn);
-/* Sends a complete response with a body; extra_headers is "" or CRLF-terminated lines. */
+/* Sends a complete response with a body; extra_headers is "" or CRLF-terminated lines. An
+ * error status (>= 400) while the request's body is unread closes the connection after the
+ * answer (Connection: close, reading side shut) instead of reading the body. */
 int gateway_send(struct mg_connection *conn, int status, const char *content_type,
                  const char *extra_headers, const void *body, size_t len);
 /* Serialises obj compactly and sends it (takes no ownership of obj). */
@@ -115,7 +117,7 @@ int gateway_send_error(struct mg_connection *conn, int status, const char *code,
  * msgpack nests arrays/objects deeper than 16 levels, which the recursive JSON parser must not
  * see on a civetweb worker's 100 KiB stack) or VC_ENOMEM. Once reading has started, an error
  * (not VC_EFORMAT) closes the connection after the answer; a declared size over max is
- * refused unread and the body drained after the answer. Caller frees *body. */
+ * refused unread and the connection closed after the answer. Caller frees *body. */
 int gateway_read_body(struct mg_connection *conn, size_t max, char **body, size_t *len);
 
 /* civetweb callbacks (request.c, respond.c), on the worker thread serving the request.

@@ -69,8 +69,8 @@ int gateway__watch_remove(struct body_watch *w, body_read_t *r);
 void gateway__body_progress(const gateway_t *gw, body_read_t *r, int n);
 
 /* body.c */
-/* Reads and discards a body the handler did not need, within the body deadline; gives the
- * connection up when it does not arrive in time or is malformed. */
+/* Reads and discards the unread body of a successful answer, within the body deadline; gives
+ * the connection up when it does not arrive in time or is malformed. */
 void gateway__drain(struct mg_connection *conn);
 
 #endif

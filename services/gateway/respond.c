@@ -61,10 +61,13 @@ int gateway_send(struct mg_connection *conn, int status, const char *content_typ
     const struct mg_request_info *ri = mg_get_request_info(conn);
     if (extra_headers == NULL)
         extra_headers = "";
-    /* A body the handler gave up on, or one the client holds back until "100 Continue": the
-     * connection is not reusable, so it is closed rather than read. */
+    /* A body the handler gave up on, one the client holds back until "100 Continue", or one
+     * refused before it was needed (401, 403, 413 from Content-Length, 429, a 503 shed, ...):
+     * the connection is closed rather than read. Draining a refused body would let a client
+     * that declared 100 MB hold a worker (and, inside the handler, an admission slot) for as
+     * long as it trickles; closing costs an honest client one reconnect after an error. */
     if (gateway__body_pending(conn) &&
-        (gateway__req.touched || mg_get_header(conn, "Expect") != NULL))
+        (status >= 400 || gateway__req.touched || mg_get_header(conn, "Expect") != NULL))
         gateway__give_up_connection(conn);
     const char *close_hdr = gateway__req.closing && strstr(extra_headers, "Connection:") == NULL
                                 ? "Connection: close\r\n"
