@@ -95,11 +95,44 @@ static int is_msgpack(const struct mg_connection *conn)
            (n == 21 && strncasecmp(ct, "application/x-msgpack", n) == 0);
 }
 
+/* Reserves n more bytes of gw's in-flight budget for the current request. Returns 0, or
+ * VC_EBUSY (nothing reserved) when the budget would be exceeded. */
+static int reserve_bytes(gateway_t *gw, long long n)
+{
+    if (n <= 0)
+        return 0;
+    long long before = atomic_fetch_add(&gw->inflight_bytes, n);
+    if (before + n > gw->cfg.max_inflight_bytes) {
+        atomic_fetch_sub(&gw->inflight_bytes, n);
+        return VC_EBUSY;
+    }
+    gateway__req.reserved += n;
+    return 0;
+}
+
+int gateway_admit_bytes(struct mg_connection *conn)
+{
+    gateway_t *gw = gateway__of(conn);
+    long long declared = mg_get_request_info(conn)->content_length;
+    if (gateway__is_chunked(conn) || declared <= 0 || declared > gw->cfg.max_body)
+        return 0; /* chunked: as it arrives (read_loop); too large: refused unread (413) */
+    return reserve_bytes(gw, declared);
+}
+
+void gateway_release_bytes(gateway_t *gw)
+{
+    if (gw == NULL || gateway__req.reserved == 0)
+        return;
+    atomic_fetch_sub(&gw->inflight_bytes, gateway__req.reserved);
+    gateway__req.reserved = 0;
+}
+
 /* Reads the body into *buf until limit bytes arrived (Content-Length) or its last chunk
  * (chunked, where limit is one past the cap, so a body over the cap shows as got == limit),
  * growing *buf (capacity *cap + 1) as needed. Returns 0, VC_ETIMEDOUT (the deadline passed,
  * or the client went quiet for civetweb's whole wait: half of HTTP_REQUEST_TIMEOUT), VC_EIO
- * (the client went away, or broken chunked framing) or VC_ENOMEM. */
+ * (the client went away, or broken chunked framing), VC_EBUSY (a chunked body would exceed
+ * MAX_INFLIGHT_BYTES) or VC_ENOMEM. */
 static int read_loop(struct mg_connection *conn, body_read_t *reg, char **buf, size_t *cap,
                      size_t *got, size_t limit, int chunked)
 {
@@ -117,6 +150,10 @@ static int read_loop(struct mg_connection *conn, body_read_t *reg, char **buf, s
         }
         int64_t t0 = vc_clock_mono_ms();
         size_t ask = *cap - *got < READ_PIECE ? *cap - *got : READ_PIECE;
+        /* A chunked body has no declared size: it reserves its bytes before reading them. */
+        long long short_by = (long long)(*got + ask) - gateway__req.reserved;
+        if (chunked && short_by > 0 && reserve_bytes(gw, short_by) != 0)
+            return VC_EBUSY;
         int n = mg_read(conn, *buf + *got, ask);
         if (n > 0) {
             *got += (size_t)n;
@@ -158,7 +195,7 @@ int gateway_read_body(struct mg_connection *conn, size_t max, char **body, size_
     gateway__watch_add(gateway__of(conn)->body_watch, &reg, ri);
     int rc = read_loop(conn, &reg, &buf, &cap, &got, limit, chunked);
     int cut = gateway__watch_remove(gateway__of(conn)->body_watch, &reg);
-    if (rc != 0 && rc != VC_ENOMEM && (cut || vc_clock_mono_ms() >= gateway__req.deadline_ms))
+    if (rc != 0 && rc != VC_ENOMEM && rc != VC_EBUSY && (cut || vc_clock_mono_ms() >= gateway__req.deadline_ms))
         rc = VC_ETIMEDOUT;
     if (rc == 0 && chunked && got > max)
         rc = VC_ETOOBIG;

@@ -30,6 +30,7 @@ typedef struct {
     long long admission_min;      /* ADMISSION_MIN_CONCURRENCY=8: the adaptive limit's floor */
     long long admission_tolerance_pct; /* ADMISSION_LATENCY_TOLERANCE=150 (%): queueing above */
     long long max_body;           /* MAX_BODY_BYTES=16M */
+    long long max_inflight_bytes; /* MAX_INFLIGHT_BYTES=256M: body bytes of submissions at once */
     long long max_metadata;       /* MAX_METADATA_BYTES=16K */
     long long max_batch;          /* MAX_BATCH_SIZE=10 */
     long long result_ttl_s;       /* RESULT_TTL_SECONDS=86400 */
@@ -62,6 +63,7 @@ typedef struct {
     atomic_int draining;          /* SIGTERM received: new requests get 503 shutting_down */
     atomic_int routed;            /* every handler registered: until then, 503 starting */
     atomic_long active;           /* requests between begin_request and end_request */
+    atomic_llong inflight_bytes;  /* body bytes reserved by submissions in flight (body.c) */
     long long keepalive_idle_ms;  /* civetweb's keep_alive_timeout_ms */
     struct waiters *waiters;      /* long-poll registry + the one results subscriber */
     struct vc_ratelimit *ratelimit;
@@ -113,12 +115,23 @@ int gateway_send_error(struct mg_connection *conn, int status, const char *code,
  * headers, plus a second per HTTP_BODY_MIN_RATE bytes received). A request with neither
  * Content-Length nor chunked encoding has an empty body. Returns 0, VC_ETOOBIG (declared or
  * actual size over max), VC_ETIMEDOUT (not all of it arrived in time), VC_EIO (client went
- * away, body shorter than declared, broken chunked framing), VC_EFORMAT (a body that is not
+ * away, body shorter than declared, broken chunked framing), VC_EBUSY (a chunked body would
+ * exceed MAX_INFLIGHT_BYTES), VC_EFORMAT (a body that is not
  * msgpack nests arrays/objects deeper than 16 levels, which the recursive JSON parser must not
  * see on a civetweb worker's 100 KiB stack) or VC_ENOMEM. Once reading has started, an error
  * (not VC_EFORMAT) closes the connection after the answer; a declared size over max is
  * refused unread and the connection closed after the answer. Caller frees *body. */
 int gateway_read_body(struct mg_connection *conn, size_t max, char **body, size_t *len);
+
+/* Admission by bytes (body.c; any thread, lock-free). gateway_admit_bytes reserves the
+ * current request's declared Content-Length against MAX_INFLIGHT_BYTES before its body is
+ * read (a chunked body reserves as it arrives, in gateway_read_body, which then fails with
+ * VC_EBUSY; a Content-Length over MAX_BODY_BYTES reserves nothing: it is refused unread).
+ * Returns 0, or VC_EBUSY (nothing reserved) when the budget would be exceeded.
+ * gateway_release_bytes returns what the current request reserved; safe to call twice (the
+ * end of every request calls it). */
+int gateway_admit_bytes(struct mg_connection *conn);
+void gateway_release_bytes(gateway_t *gw);
 
 /* civetweb callbacks (request.c, respond.c), on the worker thread serving the request.
  * begin_request: starts the request's body deadline; refuses (and answers) more header lines

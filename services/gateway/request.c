@@ -67,6 +67,7 @@ static const char *framing_problem(const struct mg_request_info *ri)
 void gateway_end_request(const struct mg_connection *conn, int reply_status_code)
 {
     (void)reply_status_code;
+    gateway_release_bytes(gateway__of(conn)); /* normally done by the handler already */
     atomic_fetch_sub(&gateway__of(conn)->active, 1);
 }
 

@@ -31,6 +31,7 @@ typedef struct {
     int done;            /* the body was read (or drained) to its end */
     int closing;         /* the connection closes after this response */
     int cut;             /* the reading side of the socket is shut */
+    long long reserved;  /* bytes of gw->inflight_bytes this request holds (body.c) */
 } req_state_t;
 
 /* The state of the request this worker thread serves (request.c resets it per request). */
