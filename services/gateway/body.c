@@ -195,7 +195,8 @@ int gateway_read_body(struct mg_connection *conn, size_t max, char **body, size_
     gateway__watch_add(gateway__of(conn)->body_watch, &reg, ri);
     int rc = read_loop(conn, &reg, &buf, &cap, &got, limit, chunked);
     int cut = gateway__watch_remove(gateway__of(conn)->body_watch, &reg);
-    if (rc != 0 && rc != VC_ENOMEM && rc != VC_EBUSY && (cut || vc_clock_mono_ms() >= gateway__req.deadline_ms))
+    if (rc != 0 && rc != VC_ENOMEM && rc != VC_EBUSY &&
+        (cut || vc_clock_mono_ms() >= gateway__req.deadline_ms))
         rc = VC_ETIMEDOUT;
     if (rc == 0 && chunked && got > max)
         rc = VC_ETOOBIG;
