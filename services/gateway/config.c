@@ -53,6 +53,16 @@ static int load_http(gateway_config_t *c, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_config_bytes("MAX_BODY_BYTES", 16LL << 20, 1024, 1LL << 30, &c->max_body, err,
                              errlen);
+    /* The sum of body bytes being read or processed: what the bodies cost in memory (each is
+     * buffered whole, and its JSON skeleton copied), whatever the count of requests. */
+    if (rc == 0)
+        rc = vc_config_bytes("MAX_INFLIGHT_BYTES", 256LL << 20, 1024, 1LL << 40,
+                             &c->max_inflight_bytes, err, errlen);
+    if (rc == 0 && c->max_inflight_bytes < c->max_body)
+        rc = vc_err(err, errlen, VC_EINVAL,
+                    "MAX_INFLIGHT_BYTES=%lld: must be at least MAX_BODY_BYTES=%lld (a body of "
+                    "the largest size could never be admitted)",
+                    c->max_inflight_bytes, c->max_body);
     if (rc == 0)
         rc = vc_config_bytes("MAX_METADATA_BYTES", 16LL << 10, 0, 1LL << 20, &c->max_metadata,
                              err, errlen);

@@ -34,6 +34,7 @@ typedef struct {
     long long admission_min;      /* ADMISSION_MIN_CONCURRENCY=8: the adaptive limit's floor */
     long long admission_tolerance_pct; /* ADMISSION_LATENCY_TOLERANCE=150 (%): queueing above */
     long long max_body;           /* MAX_BODY_BYTES=16M */
+    long long max_inflight_bytes; /* MAX_INFLIGHT_BYTES=256M: body bytes of submissions at once */
     long long max_metadata;       /* MAX_METADATA_BYTES=16K */
     long long max_batch;          /* MAX_BATCH_SIZE=10 */
     long long result_ttl_s;       /* RESULT_TTL_SECONDS=86400 */
@@ -70,6 +71,7 @@ typedef struct {
     atomic_int draining;          /* SIGTERM received: new requests get 503 shutting_down */
     atomic_int routed;            /* every handler registered: until then, 503 starting */
     atomic_long active;           /* requests between begin_request and end_request */
+    atomic_llong inflight_bytes;  /* body bytes reserved by submissions in flight (body.c) */
     long long keepalive_idle_ms;  /* civetweb's keep_alive_timeout_ms */
     struct waiters *waiters;      /* long-poll registry + the one results subscriber */
     struct vc_ratelimit *ratelimit;
@@ -79,7 +81,7 @@ typedef struct {
     struct vc_apikeys *apikeys;
     vc_counter_t *m_rate_limited, *m_shed;
     struct mg_context *http;
-    struct body_watch *body_watch; /* bounds body reads in time (http.c) */
+    struct body_watch *body_watch; /* bounds body reads in time (body_watch.c) */
     struct accesslog *accesslog;  /* NULL with ACCESS_LOG=off (accesslog.c) */
 } gateway_t;
 
@@ -99,13 +101,15 @@ int gateway_handle_metrics_json(struct mg_connection *conn, void *gw);
 /* {cpu, memory, disk, warning} of this process and machine (metrics.c). New reference. */
 json_t *gateway_resources_json(gateway_t *gw);
 
-/* Response helpers (http.c). */
+/* Response helpers (respond.c). */
 void gateway_count_status(gateway_t *gw, const char *route, int status);
 /* Any route not served: a JSON 404 like every other error. */
 int gateway_handle_not_found(struct mg_connection *conn, void *gw);
 /* Answers 405 (returning its status) unless the method is GET or HEAD (returning 0). */
 int gateway_only_get(struct mg_connection *conn);
-/* Sends a complete response with a body; extra_headers is "" or CRLF-terminated lines. */
+/* Sends a complete response with a body; extra_headers is "" or CRLF-terminated lines. An
+ * error status (>= 400) while the request's body is unread closes the connection after the
+ * answer (Connection: close, reading side shut) instead of reading the body. */
 int gateway_send(struct mg_connection *conn, int status, const char *content_type,
                  const char *extra_headers, const void *body, size_t len);
 /* Serialises obj compactly and sends it (takes no ownership of obj). */
@@ -121,14 +125,25 @@ int gateway_send_error(struct mg_connection *conn, int status, const char *code,
  * headers, plus a second per HTTP_BODY_MIN_RATE bytes received). A request with neither
  * Content-Length nor chunked encoding has an empty body. Returns 0, VC_ETOOBIG (declared or
  * actual size over max), VC_ETIMEDOUT (not all of it arrived in time), VC_EIO (client went
- * away, body shorter than declared, broken chunked framing), VC_EFORMAT (a body that is not
+ * away, body shorter than declared, broken chunked framing), VC_EBUSY (a chunked body would
+ * exceed MAX_INFLIGHT_BYTES), VC_EFORMAT (a body that is not
  * msgpack nests arrays/objects deeper than 16 levels, which the recursive JSON parser must not
  * see on a civetweb worker's 100 KiB stack) or VC_ENOMEM. Once reading has started, an error
  * (not VC_EFORMAT) closes the connection after the answer; a declared size over max is
- * refused unread and the body drained after the answer. Caller frees *body. */
+ * refused unread and the connection closed after the answer. Caller frees *body. */
 int gateway_read_body(struct mg_connection *conn, size_t max, char **body, size_t *len);
 
-/* civetweb callbacks (http.c), on the worker thread serving the request.
+/* Admission by bytes (body.c; any thread, lock-free). gateway_admit_bytes reserves the
+ * current request's declared Content-Length against MAX_INFLIGHT_BYTES before its body is
+ * read (a chunked body reserves as it arrives, in gateway_read_body, which then fails with
+ * VC_EBUSY; a Content-Length over MAX_BODY_BYTES reserves nothing: it is refused unread).
+ * Returns 0, or VC_EBUSY (nothing reserved) when the budget would be exceeded.
+ * gateway_release_bytes returns what the current request reserved; safe to call twice (the
+ * end of every request calls it). */
+int gateway_admit_bytes(struct mg_connection *conn);
+void gateway_release_bytes(gateway_t *gw);
+
+/* civetweb callbacks (request.c, respond.c), on the worker thread serving the request.
  * begin_request: starts the request's body deadline; refuses (and answers) more header lines
  * than civetweb keeps (431) and ambiguous body framing (400: several Content-Length, both
  * Content-Length and Transfer-Encoding, a Transfer-Encoding other than chunked). Returns 0 to

@@ -65,7 +65,7 @@ static int start_http(gateway_t *gw, char *err, size_t errlen)
     /* civetweb wants a request's headers within request_timeout_ms, but checks that only
      * when bytes arrive or a wait of that length ends: a client that goes quiet mid-headers
      * holds the worker up to twice as long. Half of HTTP_REQUEST_TIMEOUT keeps every header
-     * wait within it; the body gets its own HTTP_REQUEST_TIMEOUT (http.c). */
+     * wait within it; the body gets its own HTTP_REQUEST_TIMEOUT (body.c). */
     long long half = gw->cfg.request_timeout_ms / 2;
     snprintf(timeout, sizeof(timeout), "%lld", half);
     /* ... and a keep-alive connection's next request as long (at most 5 s) for its headers. */

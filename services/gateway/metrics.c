@@ -277,6 +277,10 @@ static void render_gateway_gauges(text_t *t, gateway_t *gw, const vc_resources_t
     put(t, "# HELP vc_http_inflight_requests Submissions being handled.\n"
            "# TYPE vc_http_inflight_requests gauge\nvc_http_inflight_requests %ld\n",
         vc_sem_in_use(gw->inflight));
+    put(t, "# HELP vc_http_inflight_bytes Body bytes reserved by submissions in flight "
+           "(MAX_INFLIGHT_BYTES).\n"
+           "# TYPE vc_http_inflight_bytes gauge\nvc_http_inflight_bytes %lld\n",
+        (long long)atomic_load(&gw->inflight_bytes));
     put(t, "# HELP vc_longpoll_waiters Requests waiting for a result.\n"
            "# TYPE vc_longpoll_waiters gauge\nvc_longpoll_waiters %ld\n",
         waiters_count(gw->waiters));
@@ -354,8 +358,9 @@ static json_t *requests_json(gateway_t *gw)
         json_object_set_new(by_code, k, json_integer((json_int_t)n));
         total += n;
     }
-    return json_pack("{s:I, s:o, s:I}", "total", (json_int_t)total, "by_status", by_code,
-                     "inflight", (json_int_t)vc_sem_in_use(gw->inflight));
+    return json_pack("{s:I, s:o, s:I, s:I}", "total", (json_int_t)total, "by_status", by_code,
+                     "inflight", (json_int_t)vc_sem_in_use(gw->inflight), "inflight_bytes",
+                     (json_int_t)atomic_load(&gw->inflight_bytes));
 }
 
 int gateway_handle_metrics_json(struct mg_connection *conn, void *arg)

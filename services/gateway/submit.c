@@ -99,6 +99,13 @@ static int read_body(struct mg_connection *conn, gateway_t *gw, body_t *b, int *
                                      "out of memory, retry later");
         return -1;
     }
+    if (rc == VC_EBUSY) { /* a chunked body outgrew the bytes in flight budget */
+        vc_counter_add(gw->m_shed, 1);
+        *status = gateway_send_error(conn, 503, "overloaded", RETRY_AFTER,
+                                     "too many body bytes in flight (MAX_INFLIGHT_BYTES), "
+                                     "retry later");
+        return -1;
+    }
     if (rc != 0) {
         *status = gateway_send_error(conn, 400, "invalid_body", "Connection: close\r\n",
                                      "could not read the request body (shorter than its "
@@ -289,13 +296,21 @@ static void admitted_done(gateway_t *gw, int status, int held, int64_t took_ns)
     vc_sem_release(gw->inflight);
 }
 
-/* Load shedding first (cheapest), then access control, then the work. */
+/* Load shedding first (cheapest: bytes, then count), then access control, then the work.
+ * A shed request's body is never read: its answer closes the connection (respond.c). */
 static int guarded(struct mg_connection *conn, gateway_t *gw, int batch)
 {
     /* A malformed ?wait= is refused by submit() with 400; here it only counts as no wait. */
     int wait_s = 0;
     int held = !batch && longpoll_param(mg_get_request_info(conn), &wait_s) == 0 && wait_s > 0;
+    if (gateway_admit_bytes(conn) != 0) {
+        vc_counter_add(gw->m_shed, 1);
+        return gateway_send_error(conn, 503, "overloaded", RETRY_AFTER,
+                                  "too many body bytes in flight (MAX_INFLIGHT_BYTES), retry "
+                                  "later");
+    }
     if (admit(gw, held) != 0) {
+        gateway_release_bytes(gw);
         vc_counter_add(gw->m_shed, 1);
         return gateway_send_error(conn, 503, "overloaded", RETRY_AFTER,
                                   "too many concurrent requests, retry later");
@@ -309,6 +324,7 @@ static int guarded(struct mg_connection *conn, gateway_t *gw, int batch)
     int64_t took = vc_clock_mono_ns() - t0;
     vc_histogram_observe(gw->m_submit_latency, (double)took / 1e9);
     admitted_done(gw, rc, held, took);
+    gateway_release_bytes(gw);
     return rc;
 }
 

@@ -5,6 +5,11 @@
 
 #define JSMN_STATIC
 #define JSMN_STRICT
+/* Without parent links jsmn finds a token's parent by walking back over every token before it,
+ * at each ',' inside an object and at each closing bracket: quadratic in the members of one
+ * object or array (a 300 KB metadata object of 30 000 keys took ~2 s, 150 KB of empty batch
+ * items ~5 s). With them both are one step (docs/performance.md, "Hostile JSON"). */
+#define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
 #include "request_parse.h"
