@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "gateway.h"
+#include "vc/apikeys.h"
 #include "vc/config.h"
 #include "vc/error.h"
 
@@ -113,6 +114,28 @@ static int load_auth(gateway_config_t *c, char *err, size_t errlen)
     return rc;
 }
 
+/* /health's deep check is shared for HEALTH_CACHE_MS; METRICS_TOKEN guards /metrics and the
+ * backend detail of /health. An empty token is unset: "METRICS_TOKEN=" must not make the
+ * empty Bearer a credential. Kept as a hash so every comparison takes the same time. */
+static int load_ops(gateway_config_t *c, char *err, size_t errlen)
+{
+    int rc = vc_config_int("HEALTH_CACHE_MS", 1000, 0, 60000, &c->health_cache_ms, err, errlen);
+    const char *tok = NULL;
+    if (rc == 0)
+        rc = vc_config_str("METRICS_TOKEN", "", &tok, err, errlen);
+    if (rc != 0 || tok[0] == '\0')
+        return rc;
+    size_t n = strlen(tok);
+    if (n < 16 || n > 256)
+        return vc_err(err, errlen, VC_EINVAL,
+                      "METRICS_TOKEN: %zu bytes, want 16..256 (a guessable token protects "
+                      "nothing)",
+                      n);
+    c->metrics_token = tok;
+    vc_apikeys_hash(tok, n, c->metrics_token_hash);
+    return 0;
+}
+
 int gateway_config_load(gateway_config_t *c, char *err, size_t errlen)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -136,6 +159,8 @@ int gateway_config_load(gateway_config_t *c, char *err, size_t errlen)
     if (rc == 0)
         rc = vc_config_duration_ms("REDIS_BREAKER_COOLDOWN", 5000, 100, 600000,
                                    &c->redis_breaker_ms, err, errlen);
+    if (rc == 0)
+        rc = load_ops(c, err, errlen);
     if (rc == 0)
         rc = vc_kafka_config_from_env(&c->kafka, err, errlen);
     if (rc == 0)

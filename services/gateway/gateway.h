@@ -44,6 +44,9 @@ typedef struct {
     int auth;                     /* AUTH_MODE=on|off (off: loopback only, DEFAULT_TENANT) */
     long long ip_limit;           /* RATE_LIMIT_PER_IP_PER_MINUTE=RATE_LIMIT_PER_MINUTE */
     long long redis_breaker_ms;   /* REDIS_BREAKER_COOLDOWN=5s */
+    long long health_cache_ms;    /* HEALTH_CACHE_MS=1000: age of a reusable deep check */
+    const char *metrics_token;    /* METRICS_TOKEN: NULL when unset (opsauth.c) */
+    unsigned char metrics_token_hash[32]; /* its SHA-256, compared in constant time */
     vc_log_level_t log_level;
 } gateway_config_t;
 
@@ -71,6 +74,7 @@ typedef struct {
     vc_counter_t *m_rate_limited, *m_shed;
     struct mg_context *http;
     struct body_watch *body_watch; /* bounds body reads in time (http.c) */
+    struct health_cache *health;  /* the shared deep check (health.c) */
 } gateway_t;
 
 int gateway_config_load(gateway_config_t *cfg, char *err, size_t errlen);
@@ -85,6 +89,19 @@ int gateway_handle_metrics(struct mg_connection *conn, void *gw);
 int gateway_handle_feedback(struct mg_connection *conn, gateway_t *gw, const char *path_id,
                             size_t idlen, const char *tenant);
 int gateway_handle_metrics_json(struct mg_connection *conn, void *gw);
+
+/* The deep check's cache (health.c). Returns 0 or VC_ENOMEM; free with gateway_health_free
+ * after the HTTP workers stopped. */
+int gateway_health_new(gateway_t *gw);
+void gateway_health_free(gateway_t *gw);
+
+/* Operator credentials (opsauth.c), on the worker thread serving the request.
+ * gateway_ops_token_presented: 1 when METRICS_TOKEN is set and the request carries it as
+ * "Authorization: Bearer <token>" (compared in constant time), else 0.
+ * gateway_ops_guard: 0 when the request may read /metrics (no METRICS_TOKEN configured, or
+ * it was presented); otherwise answers 401 with WWW-Authenticate and returns 401. */
+int gateway_ops_token_presented(const gateway_t *gw, struct mg_connection *conn);
+int gateway_ops_guard(const gateway_t *gw, struct mg_connection *conn);
 
 /* {cpu, memory, disk, warning} of this process and machine (metrics.c). New reference. */
 json_t *gateway_resources_json(gateway_t *gw);

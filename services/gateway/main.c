@@ -164,6 +164,8 @@ static int start(gateway_t *gw, char *err, size_t errlen)
     if (rc == 0 && gw->cfg.admission_adaptive)
         rc = start_admission(gw);
     if (rc == 0)
+        rc = gateway_health_new(gw); /* the shared deep check (HEALTH_CACHE_MS) */
+    if (rc == 0)
         rc = vc_redis_pool_new(&gw->cfg.redis, &gw->redis, err, errlen);
     if (rc == 0)
         rc = vc_pg_pool_new(&gw->cfg.pg, &gw->pg, err, errlen);
@@ -237,6 +239,7 @@ static void stop(gateway_t *gw)
     vc_pg_pool_free(gw->pg);
     vc_redis_pool_free(gw->redis);
     vc_sem_free(gw->inflight);
+    gateway_health_free(gw);
     vc_admit_free(gw->admit);
     vc_metrics_free(gw->metrics);
     vc_resource_sampler_free(gw->sampler);
@@ -286,8 +289,10 @@ int main(void)
         mg_exit_library();
         return 1;
     }
-    VC_INFO("gateway.ready", "listen=%s:%lld threads=%lld max_concurrent=%lld max_body=%lld",
-            gw.cfg.host, gw.cfg.port, gw.cfg.threads, gw.cfg.max_concurrent, gw.cfg.max_body);
+    VC_INFO("gateway.ready",
+            "listen=%s:%lld threads=%lld max_concurrent=%lld max_body=%lld metrics_token=%s",
+            gw.cfg.host, gw.cfg.port, gw.cfg.threads, gw.cfg.max_concurrent, gw.cfg.max_body,
+            gw.cfg.metrics_token ? "set" : "unset");
     int sig = wait_for_stop(&gw, &stop_set);
     if (sig > 0)
         VC_INFO("gateway.stopping", "signal=%d", sig);

@@ -297,6 +297,8 @@ int gateway_handle_metrics(struct mg_connection *conn, void *arg)
 {
     gateway_t *gw = arg;
     int refused = gateway_only_get(conn);
+    if (refused == 0)
+        refused = gateway_ops_guard(gw, conn); /* METRICS_TOKEN, when configured */
     if (refused != 0)
         return refused;
     char *own = NULL;
@@ -362,6 +364,8 @@ int gateway_handle_metrics_json(struct mg_connection *conn, void *arg)
 {
     gateway_t *gw = arg;
     int refused = gateway_only_get(conn);
+    if (refused == 0)
+        refused = gateway_ops_guard(gw, conn); /* METRICS_TOKEN, when configured */
     if (refused != 0)
         return refused;
     char ts[32];
