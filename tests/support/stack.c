@@ -225,13 +225,18 @@ long vc_test_http(const char *method, const char *url, const char *content_type,
 
 int vc_test_wait_http_ok(const char *url, int timeout_s)
 {
-    for (int i = 0; i < timeout_s * 10; i++) {
-        if (vc_test_http("GET", url, NULL, NULL, 0, NULL) == 200)
-            return 1;
+    /* Anonymous, as a load balancer's probe: a keyed /health counts against the key's quota. */
+    const char *saved = vc_test_api_key;
+    vc_test_api_key = NULL;
+    int ok = 0;
+    for (int i = 0; i < timeout_s * 10 && !ok; i++) {
+        ok = vc_test_http("GET", url, NULL, NULL, 0, NULL) == 200;
         struct timespec ts = {0, 100000000L}; /* readiness poll of another process */
-        nanosleep(&ts, NULL);
+        if (!ok)
+            nanosleep(&ts, NULL);
     }
-    return 0;
+    vc_test_api_key = saved;
+    return ok;
 }
 
 long vc_test_http_ops(const char *url, char **resp)

@@ -70,7 +70,7 @@ long vc_test_http(const char *method, const char *url, const char *content_type,
  * otherwise as vc_test_http. */
 long vc_test_http_ops(const char *url, char **resp);
 
-/* Polls url until it answers 200 or timeout_s passes. Returns 1 when ready. */
+/* Polls url without a key until it answers 200 or timeout_s passes. Returns 1 when ready. */
 int vc_test_wait_http_ok(const char *url, int timeout_s);
 
 /* Polls base + "/health" (with VC_TEST_METRICS_TOKEN: the count is operator detail) until the
