@@ -37,18 +37,25 @@ static int load_http(gateway_config_t *c, char *err, size_t errlen)
                            errlen);
     if (rc == 0)
         rc = load_admission(c, err, errlen);
-    /* civetweb serves one connection per worker thread. With fewer threads than the
-     * concurrency limit the limit could never be reached and excess clients would queue in
-     * the kernel instead of getting a prompt 503; the headroom keeps threads free to answer
-     * 503s, /health and /metrics while the limit is reached. */
+    /* Long-polls and feedback uploads hold a worker as long as a submission can: their own
+     * budget keeps them from taking the threads /health and /metrics need. */
     if (rc == 0)
-        rc = vc_config_int("HTTP_THREADS", c->max_concurrent + HTTP_THREAD_HEADROOM, 2, 100000,
-                           &c->threads, err, errlen);
-    if (rc == 0 && c->threads <= c->max_concurrent)
+        rc = vc_config_int("MAX_LONGPOLL", c->max_concurrent >= 4 ? c->max_concurrent / 4 : 1, 1,
+                           100000, &c->max_longpoll, err, errlen);
+    /* civetweb serves one connection per worker thread. With fewer threads than the two
+     * budgets together, a limit could never be reached and excess clients would queue in the
+     * kernel instead of getting a prompt answer; the headroom keeps threads free to answer
+     * 503s, /health and /metrics while both are reached. */
+    long long held = c->max_concurrent + c->max_longpoll;
+    if (rc == 0)
+        rc = vc_config_int("HTTP_THREADS", held + HTTP_THREAD_HEADROOM, 2, 200000, &c->threads,
+                           err, errlen);
+    if (rc == 0 && c->threads <= held)
         rc = vc_err(err, errlen, VC_EINVAL,
-                    "HTTP_THREADS=%lld: must exceed MAX_CONCURRENT_REQUESTS=%lld (threads "
-                    "answer the 503s beyond the limit)",
-                    c->threads, c->max_concurrent);
+                    "HTTP_THREADS=%lld: must exceed MAX_CONCURRENT_REQUESTS=%lld + "
+                    "MAX_LONGPOLL=%lld (threads answer the 503s, /health and /metrics while "
+                    "both are in use)",
+                    c->threads, c->max_concurrent, c->max_longpoll);
     if (rc == 0)
         rc = vc_config_bytes("MAX_BODY_BYTES", 16LL << 20, 1024, 1LL << 30, &c->max_body, err,
                              errlen);

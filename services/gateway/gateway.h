@@ -24,7 +24,7 @@ typedef struct {
     vc_pg_opts_t pg;
     const char *host;             /* HTTP_HOST=127.0.0.1 */
     long long port;               /* HTTP_PORT=8080 */
-    long long threads;            /* HTTP_THREADS=64 */
+    long long threads;            /* HTTP_THREADS=MAX_CONCURRENT_REQUESTS+MAX_LONGPOLL+16 */
     long long max_concurrent;     /* MAX_CONCURRENT_REQUESTS=1000: the fixed ceiling */
     int admission_adaptive;       /* ADMISSION=adaptive|fixed */
     long long admission_min;      /* ADMISSION_MIN_CONCURRENCY=8: the adaptive limit's floor */
@@ -44,6 +44,8 @@ typedef struct {
     int auth;                     /* AUTH_MODE=on|off (off: loopback only, DEFAULT_TENANT) */
     long long ip_limit;           /* RATE_LIMIT_PER_IP_PER_MINUTE=RATE_LIMIT_PER_MINUTE */
     long long redis_breaker_ms;   /* REDIS_BREAKER_COOLDOWN=5s */
+    long long max_longpoll;       /* MAX_LONGPOLL=MAX_CONCURRENT_REQUESTS/4: held GET ?wait=
+                                     and feedback uploads (health.c, query.c) */
     long long health_cache_ms;    /* HEALTH_CACHE_MS=1000: age of a reusable deep check */
     const char *metrics_token;    /* METRICS_TOKEN: NULL when unset (opsauth.c) */
     unsigned char metrics_token_hash[32]; /* its SHA-256, compared in constant time */
@@ -74,6 +76,8 @@ typedef struct {
     vc_counter_t *m_rate_limited, *m_shed;
     struct mg_context *http;
     struct body_watch *body_watch; /* bounds body reads in time (http.c) */
+    vc_sem_t *longpolls;          /* MAX_LONGPOLL: requests that hold a worker for long */
+    vc_counter_t *m_longpoll_shed; /* long-polls answered at once: budget spent */
     struct health_cache *health;  /* the shared deep check (health.c) */
 } gateway_t;
 

@@ -202,6 +202,8 @@ static json_t *body(gateway_t *gw, const snapshot_t *s, view_t view)
     json_object_set_new(o, "checked_ms_ago", json_integer(vc_clock_mono_ms() - s->at_ms));
     json_object_set_new(o, "inflight_requests", json_integer(vc_sem_in_use(gw->inflight)));
     json_object_set_new(o, "max_concurrent_requests", json_integer(gw->cfg.max_concurrent));
+    json_object_set_new(o, "longpoll_requests", json_integer(vc_sem_in_use(gw->longpolls)));
+    json_object_set_new(o, "max_longpoll", json_integer(gw->cfg.max_longpoll));
     if (view == VIEW_OPERATOR)
         json_object_set_new(o, "resources", gateway_resources_json(gw));
     return o;

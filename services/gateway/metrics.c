@@ -280,6 +280,10 @@ static void render_gateway_gauges(text_t *t, gateway_t *gw, const vc_resources_t
     put(t, "# HELP vc_longpoll_waiters Requests waiting for a result.\n"
            "# TYPE vc_longpoll_waiters gauge\nvc_longpoll_waiters %ld\n",
         waiters_count(gw->waiters));
+    put(t, "# HELP vc_longpoll_requests Long-polls and feedback uploads holding a worker "
+           "(MAX_LONGPOLL).\n"
+           "# TYPE vc_longpoll_requests gauge\nvc_longpoll_requests %ld\n",
+        vc_sem_in_use(gw->longpolls));
     put(t, "# HELP vc_kafka_producer_queue_messages Messages not yet acknowledged by Kafka.\n"
            "# TYPE vc_kafka_producer_queue_messages gauge\nvc_kafka_producer_queue_messages %d\n",
         vc_producer_queue_len(gw->producer));
