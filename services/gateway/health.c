@@ -147,6 +147,10 @@ static void current(gateway_t *gw, snapshot_t *out)
             break;
         }
         pthread_cond_wait(&hc->done, &hc->mu); /* the first result is being made */
+        if (hc->have) { /* the result waited for, however young HEALTH_CACHE_MS allows */
+            *out = hc->snap;
+            break;
+        }
     }
     pthread_mutex_unlock(&hc->mu);
 }
