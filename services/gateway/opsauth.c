@@ -4,19 +4,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+
 #include "gateway.h"
 #include "vc/apikeys.h"
-
-/* True when the two digests are equal, in a time that does not depend on where they differ.
- * Digests, not the token itself, are compared, so the time depends on neither the presented
- * length nor a matching prefix. */
-static int digest_equal(const unsigned char a[32], const unsigned char b[32])
-{
-    volatile unsigned char diff = 0;
-    for (size_t i = 0; i < 32; i++)
-        diff |= (unsigned char)(a[i] ^ b[i]);
-    return diff == 0;
-}
 
 /* The value of "Authorization: Bearer <v>" with surrounding blanks trimmed, or NULL. */
 static const char *bearer(struct mg_connection *conn, size_t *len)
@@ -39,9 +30,11 @@ int gateway_ops_token_presented(const gateway_t *gw, struct mg_connection *conn)
     const char *v = bearer(conn, &len);
     if (gw->cfg.metrics_token == NULL || v == NULL)
         return 0;
+    /* SHA-256 digests compared with CRYPTO_memcmp (as API keys are, libs/store): the time
+     * depends on neither the presented length nor how much of it matches. */
     unsigned char h[32];
     vc_apikeys_hash(v, len, h);
-    return digest_equal(h, gw->cfg.metrics_token_hash);
+    return CRYPTO_memcmp(h, gw->cfg.metrics_token_hash, 32) == 0;
 }
 
 int gateway_ops_guard(const gateway_t *gw, struct mg_connection *conn)
