@@ -9,15 +9,17 @@
  *   anonymous        status and one ok flag per check;
  *   an API key       + check latencies, circuit breakers, concurrency in use (a client can
  *                    pace itself; nothing names a host or says why a backend failed);
- *   METRICS_TOKEN    + the backends' error text and the host's resources (operators). */
+ *   METRICS_TOKEN    + the backends' error text and the host's resources (operators).
+ * A credential never makes /health fail: one that is not valid, or cannot be checked now,
+ * gets the anonymous view, so a probe or client that always sends its key keeps its 200. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
-#include "access.h"
 #include "gateway.h"
 #include "vc/apikeys.h"
 #include "vc/breaker.h"
@@ -213,25 +215,52 @@ static json_t *body(gateway_t *gw, const snapshot_t *s, view_t view)
     return o;
 }
 
-/* Who is asking. The metrics token (no I/O) makes an operator; any other credential goes
- * through the same door as every keyed request (rate limits, key lookup: an unknown key is
- * 401), and a valid key of any tenant makes a tenant view. No credential is anonymous, and so
- * is everyone under AUTH_MODE=off, where keys are not checked. Returns 0 with *view set, or
- * the status already answered; ctx may be attached to conn either way (the caller detaches). */
-static int viewer(struct mg_connection *conn, gateway_t *gw, request_ctx_t *ctx, view_t *view)
+/* The presented API key: "Authorization: Bearer K" or "X-API-Key: K", trimmed (as access.c
+ * reads it). NULL when there is none. */
+static const char *presented_key(struct mg_connection *conn, size_t *len)
 {
-    *view = VIEW_ANONYMOUS;
-    if (gateway_ops_token_presented(gw, conn)) {
-        *view = VIEW_OPERATOR;
+    const char *v = mg_get_header(conn, "Authorization");
+    if (v != NULL && strncasecmp(v, "Bearer ", 7) == 0)
+        v += 7;
+    else
+        v = mg_get_header(conn, "X-API-Key");
+    if (v == NULL)
+        return NULL;
+    v += strspn(v, " \t");
+    size_t n = strlen(v);
+    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    *len = n;
+    return n > 0 ? v : NULL;
+}
+
+/* True when the key is valid. A key the cache knows costs nothing (no I/O, no quota: /health
+ * never takes from a tenant's rate limit); any other key must first pass the per-address
+ * limit, as on every route, so made-up keys cannot flood PostgreSQL through /health. */
+static int valid_key(struct mg_connection *conn, gateway_t *gw, const char *k, size_t len)
+{
+    vc_apikey_t key;
+    if (vc_apikeys_lookup_cached(gw->apikeys, k, len, &key) == 0)
+        return 1;
+    const char *ip = mg_get_request_info(conn)->remote_addr;
+    vc_ratelimit_result_t res;
+    int rc = vc_ratelimit_check(gw->ratelimit, "ip", ip, strlen(ip), (long)gw->cfg.ip_limit,
+                                &res);
+    if (rc == 0 && !res.allowed)
         return 0;
-    }
-    if (!gw->cfg.auth ||
-        (mg_get_header(conn, "Authorization") == NULL && mg_get_header(conn, "X-API-Key") == NULL))
-        return 0;
-    int rc = gateway_access(conn, gw, ctx);
-    if (rc == 0)
-        *view = VIEW_TENANT;
-    return rc;
+    return vc_apikeys_lookup(gw->apikeys, k, len, &key) == 0;
+}
+
+/* Who is asking: the metrics token (no I/O) makes an operator, a valid key of any tenant a
+ * tenant; anything else, and everyone under AUTH_MODE=off (keys are not checked), is
+ * anonymous. */
+static view_t viewer(struct mg_connection *conn, gateway_t *gw)
+{
+    if (gateway_ops_token_presented(gw, conn))
+        return VIEW_OPERATOR;
+    size_t len = 0;
+    const char *k = gw->cfg.auth ? presented_key(conn, &len) : NULL;
+    return k != NULL && valid_key(conn, gw, k, len) ? VIEW_TENANT : VIEW_ANONYMOUS;
 }
 
 int gateway_handle_health(struct mg_connection *conn, void *arg)
@@ -240,18 +269,13 @@ int gateway_handle_health(struct mg_connection *conn, void *arg)
     int refused = gateway_only_get(conn);
     if (refused != 0)
         return refused;
-    view_t view;
-    request_ctx_t ctx;
-    int rc = viewer(conn, gw, &ctx, &view);
-    if (rc == 0) {
-        snapshot_t s;
-        current(gw, &s);
-        json_t *o = body(gw, &s, view);
-        rc = o == NULL ? gateway_send_error(conn, 500, "internal_error", "", "out of memory")
+    view_t view = viewer(conn, gw);
+    snapshot_t s;
+    current(gw, &s);
+    json_t *o = body(gw, &s, view);
+    int rc = o == NULL ? gateway_send_error(conn, 500, "internal_error", "", "out of memory")
                        : gateway_send_json(conn, s.kafka.ok ? 200 : 503,
                                            s.kafka.ok ? "" : "Retry-After: 5\r\n", o);
-        json_decref(o);
-    }
-    gateway_access_done(conn);
+    json_decref(o);
     return rc;
 }

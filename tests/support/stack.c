@@ -225,7 +225,7 @@ long vc_test_http(const char *method, const char *url, const char *content_type,
 
 int vc_test_wait_http_ok(const char *url, int timeout_s)
 {
-    /* Anonymous, as a load balancer's probe: a keyed /health counts against the key's quota. */
+    /* Anonymous, as a load balancer's probe (readiness is all it asks). */
     const char *saved = vc_test_api_key;
     vc_test_api_key = NULL;
     int ok = 0;

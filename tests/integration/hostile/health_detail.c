@@ -1,7 +1,8 @@
 /* /health and /metrics against askers who should learn nothing: anonymous /health carries no
  * backend detail even while a backend fails with an error that names its address; only the
  * metrics token reads that detail, /metrics and /metrics.json; a tenant's key is not the
- * metrics token; and a flood of /health costs the backends one deep check per
+ * metrics token; a wrong credential on /health gets the anonymous view, and a key there takes
+ * nothing from its quota; and a flood of /health costs the backends one deep check per
  * HEALTH_CACHE_MS, not one per request. */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -121,11 +122,35 @@ static void wrong_metrics_tokens_are_refused(void)
         ASSERT_EQ(r.status, 200);
         vc_raw_response_free(&r);
     }
-    /* On /health a credential that is neither a key nor the token is refused like on every
-     * keyed route, so it is not mistaken for anonymous. */
+    /* On /health a credential that is neither a key nor the token never fails the probe: it
+     * gets the anonymous view. */
+    for (int i = 1; i < 5; i++) {
+        vc_raw_response_t r;
+        get("/health", wrong[i], &r);
+        ASSERT_EQ(r.status, 200);
+        expect_anonymous_shape(r.body);
+        vc_raw_response_free(&r);
+    }
+}
+
+/* A key with a quota of one request per window asks /health three times (tenant view each
+ * time), and its one request is still there. */
+static void health_takes_nothing_from_a_quota(void)
+{
+    char key[64], tenant[96], auth[128];
+    snprintf(tenant, sizeof(tenant), "%s-quota1", h.tenant);
+    vc_test_create_key(h.pg, tenant, 1, key, NULL);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", key);
+    for (int i = 0; i < 3; i++) {
+        vc_raw_response_t r;
+        get("/health", auth, &r);
+        ASSERT_EQ(r.status, 200);
+        ASSERT(strstr(r.body, "\"inflight_requests\"") != NULL); /* the tenant view */
+        vc_raw_response_free(&r);
+    }
     vc_raw_response_t r;
-    get("/health", wrong[3], &r);
-    vc_raw_expect_json_error(&r, 401, "unauthorized", "/health with a wrong token");
+    get("/v1/detections/no-such-detection", auth, &r);
+    vc_raw_expect_json_error(&r, 404, "not_found", "the quota's one request after 3 /health");
     vc_raw_response_free(&r);
 }
 
@@ -231,6 +256,7 @@ int main(void)
     h.redis = redis;
     hostile_start(&h, NULL);
     RUN(wrong_metrics_tokens_are_refused);
+    RUN(health_takes_nothing_from_a_quota);
     RUN(a_flood_of_health_costs_one_check_per_interval);
     hostile_expect_healthy(&h, "the /health flood");
     hostile_stop(&h);
