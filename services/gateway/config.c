@@ -5,6 +5,7 @@
 #include "accesslog.h"
 #include "client_addr.h"
 #include "gateway.h"
+#include "vc/apikeys.h"
 #include "vc/config.h"
 #include "vc/error.h"
 
@@ -38,18 +39,25 @@ static int load_http(gateway_config_t *c, char *err, size_t errlen)
                            errlen);
     if (rc == 0)
         rc = load_admission(c, err, errlen);
-    /* civetweb serves one connection per worker thread. With fewer threads than the
-     * concurrency limit the limit could never be reached and excess clients would queue in
-     * the kernel instead of getting a prompt 503; the headroom keeps threads free to answer
-     * 503s, /health and /metrics while the limit is reached. */
+    /* Long-polls and feedback uploads hold a worker as long as a submission can: their own
+     * budget keeps them from taking the threads /health and /metrics need. */
     if (rc == 0)
-        rc = vc_config_int("HTTP_THREADS", c->max_concurrent + HTTP_THREAD_HEADROOM, 2, 100000,
-                           &c->threads, err, errlen);
-    if (rc == 0 && c->threads <= c->max_concurrent)
+        rc = vc_config_int("MAX_LONGPOLL", c->max_concurrent >= 4 ? c->max_concurrent / 4 : 1, 1,
+                           100000, &c->max_longpoll, err, errlen);
+    /* civetweb serves one connection per worker thread. With fewer threads than the two
+     * budgets together, a limit could never be reached and excess clients would queue in the
+     * kernel instead of getting a prompt answer; the headroom keeps threads free to answer
+     * 503s, /health and /metrics while both are reached. */
+    long long held = c->max_concurrent + c->max_longpoll;
+    if (rc == 0)
+        rc = vc_config_int("HTTP_THREADS", held + HTTP_THREAD_HEADROOM, 2, 200000, &c->threads,
+                           err, errlen);
+    if (rc == 0 && c->threads <= held)
         rc = vc_err(err, errlen, VC_EINVAL,
-                    "HTTP_THREADS=%lld: must exceed MAX_CONCURRENT_REQUESTS=%lld (threads "
-                    "answer the 503s beyond the limit)",
-                    c->threads, c->max_concurrent);
+                    "HTTP_THREADS=%lld: must exceed MAX_CONCURRENT_REQUESTS=%lld + "
+                    "MAX_LONGPOLL=%lld (threads answer the 503s, /health and /metrics while "
+                    "both are in use)",
+                    c->threads, c->max_concurrent, c->max_longpoll);
     if (rc == 0)
         rc = vc_config_bytes("MAX_BODY_BYTES", 16LL << 20, 1024, 1LL << 30, &c->max_body, err,
                              errlen);
@@ -125,6 +133,28 @@ static int load_auth(gateway_config_t *c, char *err, size_t errlen)
     return rc;
 }
 
+/* /health's deep check is shared for HEALTH_CACHE_MS; METRICS_TOKEN guards /metrics and the
+ * backend detail of /health. An empty token is unset: "METRICS_TOKEN=" must not make the
+ * empty Bearer a credential. Kept as a hash so every comparison takes the same time. */
+static int load_ops(gateway_config_t *c, char *err, size_t errlen)
+{
+    int rc = vc_config_int("HEALTH_CACHE_MS", 1000, 0, 60000, &c->health_cache_ms, err, errlen);
+    const char *tok = NULL;
+    if (rc == 0)
+        rc = vc_config_str("METRICS_TOKEN", "", &tok, err, errlen);
+    if (rc != 0 || tok[0] == '\0')
+        return rc;
+    size_t n = strlen(tok);
+    if (n < 16 || n > 256)
+        return vc_err(err, errlen, VC_EINVAL,
+                      "METRICS_TOKEN: %zu bytes, want 16..256 (a guessable token protects "
+                      "nothing)",
+                      n);
+    c->metrics_token = tok;
+    vc_apikeys_hash(tok, n, c->metrics_token_hash);
+    return 0;
+}
+
 int gateway_config_load(gateway_config_t *c, char *err, size_t errlen)
 {
     static const char *const levels[] = {"debug", "info", "warn", "error", NULL};
@@ -154,6 +184,8 @@ int gateway_config_load(gateway_config_t *c, char *err, size_t errlen)
         rc = gateway_client_addr_config(c, err, errlen);
     if (rc == 0)
         rc = gateway_accesslog_config(c, err, errlen);
+    if (rc == 0)
+        rc = load_ops(c, err, errlen);
     if (rc == 0)
         rc = vc_kafka_config_from_env(&c->kafka, err, errlen);
     if (rc == 0)

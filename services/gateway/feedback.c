@@ -95,5 +95,15 @@ int gateway_handle_feedback(struct mg_connection *conn, gateway_t *gw, const cha
         return gateway_send_error(conn, 404, "not_found", "", "no such detection");
     memcpy(id, path_id, idlen);
     id[idlen] = '\0';
-    return feedback(conn, gw, id, tenant);
+    /* Its body may arrive as slowly as a submission's: one of MAX_LONGPOLL while it does, so
+     * uploads cannot occupy the workers /health and /metrics need. */
+    if (vc_sem_try_acquire(gw->longpolls) != 0) {
+        vc_counter_add(gw->m_longpoll_shed, 1);
+        return gateway_send_error(conn, 503, "overloaded", "Retry-After: 1\r\n",
+                                  "too many long-polls and feedback uploads in flight "
+                                  "(MAX_LONGPOLL), retry later");
+    }
+    int rc = feedback(conn, gw, id, tenant);
+    vc_sem_release(gw->longpolls);
+    return rc;
 }

@@ -28,7 +28,7 @@ typedef struct {
     gateway_tls_config_t tls;     /* HTTP_TLS_*: HTTPS on HTTP_PORT when set (tls.h) */
     const char *host;             /* HTTP_HOST=127.0.0.1 */
     long long port;               /* HTTP_PORT=8080 */
-    long long threads;            /* HTTP_THREADS=64 */
+    long long threads;            /* HTTP_THREADS=MAX_CONCURRENT_REQUESTS+MAX_LONGPOLL+16 */
     long long max_concurrent;     /* MAX_CONCURRENT_REQUESTS=1000: the fixed ceiling */
     int admission_adaptive;       /* ADMISSION=adaptive|fixed */
     long long admission_min;      /* ADMISSION_MIN_CONCURRENCY=8: the adaptive limit's floor */
@@ -53,6 +53,11 @@ typedef struct {
     vc_netaddr_list_t trusted_proxies; /* TRUSTED_PROXIES= (none) */
     long long ipv6_prefix;        /* RATE_LIMIT_IPV6_PREFIX=64 */
     const char *access_log;       /* ACCESS_LOG=off|stdout|stderr|/path */
+    long long max_longpoll;       /* MAX_LONGPOLL=MAX_CONCURRENT_REQUESTS/4: held GET ?wait=
+                                     and feedback uploads (health.c, query.c) */
+    long long health_cache_ms;    /* HEALTH_CACHE_MS=1000: age of a reusable deep check */
+    const char *metrics_token;    /* METRICS_TOKEN: NULL when unset (opsauth.c) */
+    unsigned char metrics_token_hash[32]; /* its SHA-256, compared in constant time */
     vc_log_level_t log_level;
 } gateway_config_t;
 
@@ -83,6 +88,9 @@ typedef struct {
     struct mg_context *http;
     struct body_watch *body_watch; /* bounds body reads in time (body_watch.c) */
     struct accesslog *accesslog;  /* NULL with ACCESS_LOG=off (accesslog.c) */
+    vc_sem_t *longpolls;          /* MAX_LONGPOLL: requests that hold a worker for long */
+    vc_counter_t *m_longpoll_shed; /* long-polls answered at once: budget spent */
+    struct health_cache *health;  /* the shared deep check (health.c) */
 } gateway_t;
 
 int gateway_config_load(gateway_config_t *cfg, char *err, size_t errlen);
@@ -97,6 +105,19 @@ int gateway_handle_metrics(struct mg_connection *conn, void *gw);
 int gateway_handle_feedback(struct mg_connection *conn, gateway_t *gw, const char *path_id,
                             size_t idlen, const char *tenant);
 int gateway_handle_metrics_json(struct mg_connection *conn, void *gw);
+
+/* The deep check's cache (health.c). Returns 0 or VC_ENOMEM; free with gateway_health_free
+ * after the HTTP workers stopped. */
+int gateway_health_new(gateway_t *gw);
+void gateway_health_free(gateway_t *gw);
+
+/* Operator credentials (opsauth.c), on the worker thread serving the request.
+ * gateway_ops_token_presented: 1 when METRICS_TOKEN is set and the request carries it as
+ * "Authorization: Bearer <token>" (compared in constant time), else 0.
+ * gateway_ops_guard: 0 when the request may read /metrics (no METRICS_TOKEN configured, or
+ * it was presented); otherwise answers 401 with WWW-Authenticate and returns 401. */
+int gateway_ops_token_presented(const gateway_t *gw, struct mg_connection *conn);
+int gateway_ops_guard(const gateway_t *gw, struct mg_connection *conn);
 
 /* {cpu, memory, disk, warning} of this process and machine (metrics.c). New reference. */
 json_t *gateway_resources_json(gateway_t *gw);

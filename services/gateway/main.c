@@ -158,6 +158,19 @@ static int start_admission(gateway_t *gw)
     return vc_admit_new(&o, &gw->admit);
 }
 
+/* The long-poll budget (MAX_LONGPOLL) and the shared deep health check (HEALTH_CACHE_MS). */
+static int start_ops(gateway_t *gw)
+{
+    gw->m_longpoll_shed =
+        vc_metrics_counter(gw->metrics, "vc_longpoll_shed_total",
+                           "Long-polls answered at once and feedback uploads refused because "
+                           "MAX_LONGPOLL were in use.");
+    if (gw->m_longpoll_shed == NULL)
+        return VC_ENOMEM;
+    int rc = vc_sem_new((long)gw->cfg.max_longpoll, &gw->longpolls);
+    return rc != 0 ? rc : gateway_health_new(gw);
+}
+
 static int start(gateway_t *gw, char *err, size_t errlen)
 {
     gw->max_media = max_media_for(&gw->cfg);
@@ -173,6 +186,8 @@ static int start(gateway_t *gw, char *err, size_t errlen)
         rc = vc_sem_new((long)gw->cfg.max_concurrent, &gw->inflight);
     if (rc == 0 && gw->cfg.admission_adaptive)
         rc = start_admission(gw);
+    if (rc == 0)
+        rc = start_ops(gw);
     if (rc == 0)
         rc = vc_redis_pool_new(&gw->cfg.redis, &gw->redis, err, errlen);
     if (rc == 0)
@@ -253,6 +268,8 @@ static void stop(gateway_t *gw)
     vc_pg_pool_free(gw->pg);
     vc_redis_pool_free(gw->redis);
     vc_sem_free(gw->inflight);
+    vc_sem_free(gw->longpolls);
+    gateway_health_free(gw);
     vc_admit_free(gw->admit);
     vc_metrics_free(gw->metrics);
     vc_resource_sampler_free(gw->sampler);
@@ -310,8 +327,11 @@ int main(void)
         mg_exit_library();
         return 1;
     }
-    VC_INFO("gateway.ready", "listen=%s:%lld threads=%lld max_concurrent=%lld max_body=%lld",
-            gw.cfg.host, gw.cfg.port, gw.cfg.threads, gw.cfg.max_concurrent, gw.cfg.max_body);
+    VC_INFO("gateway.ready",
+            "listen=%s:%lld threads=%lld max_concurrent=%lld max_longpoll=%lld max_body=%lld "
+            "metrics_token=%s",
+            gw.cfg.host, gw.cfg.port, gw.cfg.threads, gw.cfg.max_concurrent,
+            gw.cfg.max_longpoll, gw.cfg.max_body, gw.cfg.metrics_token ? "set" : "unset");
     int sig = wait_for_stop(&gw, &stop_set);
     if (sig > 0)
         VC_INFO("gateway.stopping", "signal=%d", sig);

@@ -284,6 +284,10 @@ static void render_gateway_gauges(text_t *t, gateway_t *gw, const vc_resources_t
     put(t, "# HELP vc_longpoll_waiters Requests waiting for a result.\n"
            "# TYPE vc_longpoll_waiters gauge\nvc_longpoll_waiters %ld\n",
         waiters_count(gw->waiters));
+    put(t, "# HELP vc_longpoll_requests Long-polls and feedback uploads holding a worker "
+           "(MAX_LONGPOLL).\n"
+           "# TYPE vc_longpoll_requests gauge\nvc_longpoll_requests %ld\n",
+        vc_sem_in_use(gw->longpolls));
     put(t, "# HELP vc_kafka_producer_queue_messages Messages not yet acknowledged by Kafka.\n"
            "# TYPE vc_kafka_producer_queue_messages gauge\nvc_kafka_producer_queue_messages %d\n",
         vc_producer_queue_len(gw->producer));
@@ -301,6 +305,8 @@ int gateway_handle_metrics(struct mg_connection *conn, void *arg)
 {
     gateway_t *gw = arg;
     int refused = gateway_only_get(conn);
+    if (refused == 0)
+        refused = gateway_ops_guard(gw, conn); /* METRICS_TOKEN, when configured */
     if (refused != 0)
         return refused;
     char *own = NULL;
@@ -367,6 +373,8 @@ int gateway_handle_metrics_json(struct mg_connection *conn, void *arg)
 {
     gateway_t *gw = arg;
     int refused = gateway_only_get(conn);
+    if (refused == 0)
+        refused = gateway_ops_guard(gw, conn); /* METRICS_TOKEN, when configured */
     if (refused != 0)
         return refused;
     char ts[32];

@@ -13,17 +13,32 @@
 #include "vc/wire_json.h"
 #include "waiters.h"
 
+/* Loads the detection, holding the request up to wait_s seconds for a final state. A held
+ * long-poll takes one of MAX_LONGPOLL for its wait, so long-polls can never occupy the
+ * workers /health, /metrics and quick reads need; without one the request is answered at once
+ * with the current state, as if its wait had ended (*shed set). */
 static int load(gateway_t *gw, const char *tenant, const char *id, int wait_s, vc_result_t *res,
-                char *err, size_t errlen)
+                int *shed, char *err, size_t errlen)
 {
+    *shed = 0;
     if (wait_s == 0)
         return longpoll_load(gw, tenant, id, res, err, errlen);
-    waiter_t *wt = waiters_add(gw->waiters, tenant, id);
-    if (wt == NULL)
+    if (vc_sem_try_acquire(gw->longpolls) != 0) {
+        *shed = 1;
+        vc_counter_add(gw->m_longpoll_shed, 1);
         return longpoll_load(gw, tenant, id, res, err, errlen);
-    int rc = longpoll_wait(gw, wt, tenant, id, vc_clock_mono_ms() + (int64_t)wait_s * 1000, res);
-    waiters_remove(gw->waiters, wt);
-    return rc == 1 ? 0 : rc; /* still pending at the deadline: answer with the state */
+    }
+    waiter_t *wt = waiters_add(gw->waiters, tenant, id);
+    int rc;
+    if (wt == NULL) {
+        rc = longpoll_load(gw, tenant, id, res, err, errlen);
+    } else {
+        rc = longpoll_wait(gw, wt, tenant, id, vc_clock_mono_ms() + (int64_t)wait_s * 1000, res);
+        waiters_remove(gw->waiters, wt);
+        rc = rc == 1 ? 0 : rc; /* still pending at the deadline: answer with the state */
+    }
+    vc_sem_release(gw->longpolls);
+    return rc;
 }
 
 static int get_detection(struct mg_connection *conn, gateway_t *gw, const char *tenant);
@@ -60,7 +75,8 @@ static int get_detection(struct mg_connection *conn, gateway_t *gw, const char *
         return gateway_send_error(conn, 404, "not_found", "", "no such detection");
     vc_result_t res;
     char err[512] = "";
-    int rc = load(gw, tenant, id, wait_s, &res, err, sizeof(err));
+    int shed = 0;
+    int rc = load(gw, tenant, id, wait_s, &res, &shed, err, sizeof(err));
     /* Only this tenant's detections are looked up: another tenant's id is simply not there. */
     if (rc == VC_ENOTFOUND)
         return gateway_send_error(conn, 404, "not_found", "", "no such detection");
@@ -72,7 +88,9 @@ static int get_detection(struct mg_connection *conn, gateway_t *gw, const char *
     json_t *o = vc_json_result(&res);
     if (o == NULL)
         return gateway_send_error(conn, 500, "internal_error", "", "out of memory");
-    rc = gateway_send_json(conn, 200, "", o);
+    /* Not held and not final: the client's next poll should not come at once. */
+    int final = res.status == VC_STATUS_COMPLETED || res.status == VC_STATUS_FAILED;
+    rc = gateway_send_json(conn, 200, shed && !final ? "Retry-After: 1\r\n" : "", o);
     json_decref(o);
     return rc;
 }

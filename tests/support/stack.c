@@ -228,20 +228,34 @@ long vc_test_http(const char *method, const char *url, const char *content_type,
 
 int vc_test_wait_http_ok(const char *url, int timeout_s)
 {
-    for (int i = 0; i < timeout_s * 10; i++) {
-        if (vc_test_http("GET", url, NULL, NULL, 0, NULL) == 200)
-            return 1;
+    /* Anonymous, as a load balancer's probe (readiness is all it asks). */
+    const char *saved = vc_test_api_key;
+    vc_test_api_key = NULL;
+    int ok = 0;
+    for (int i = 0; i < timeout_s * 10 && !ok; i++) {
+        ok = vc_test_http("GET", url, NULL, NULL, 0, NULL) == 200;
         struct timespec ts = {0, 100000000L}; /* readiness poll of another process */
-        nanosleep(&ts, NULL);
+        if (!ok)
+            nanosleep(&ts, NULL);
     }
-    return 0;
+    vc_test_api_key = saved;
+    return ok;
+}
+
+long vc_test_http_ops(const char *url, char **resp)
+{
+    const char *saved = vc_test_api_key;
+    vc_test_api_key = VC_TEST_METRICS_TOKEN; /* sent as Authorization: Bearer */
+    long st = vc_test_http("GET", url, NULL, NULL, 0, resp);
+    vc_test_api_key = saved;
+    return st;
 }
 
 static long inflight_now(const char *health_url)
 {
     char *resp = NULL;
     long n = -1;
-    if (vc_test_http("GET", health_url, NULL, NULL, 0, &resp) == 200) {
+    if (vc_test_http_ops(health_url, &resp) == 200) {
         const char *f = strstr(resp, "\"inflight_requests\":");
         if (f != NULL)
             n = strtol(f + strlen("\"inflight_requests\":"), NULL, 10);
@@ -441,8 +455,9 @@ void vc_test_start_gateway(vc_proc_t *p, char *base, size_t cap, const char *red
     snprintf(e[3], sizeof(e[3]), "KAFKA_BROKERS=%s", kafka);
     const char *env[40] = {e[0], e[1], e[2], e[3]};
     size_t k = 4;
-    for (size_t i = 0; extra != NULL && extra[i] != NULL && k + 1 < 40; i++)
+    for (size_t i = 0; extra != NULL && extra[i] != NULL && k + 2 < 40; i++)
         env[k++] = extra[i];
+    env[k++] = "METRICS_TOKEN=" VC_TEST_METRICS_TOKEN; /* after extra: the first one wins */
     env[k] = NULL;
     vc_test_spawn(p, "gateway", "vc-gateway", env);
     char health[128];

@@ -26,11 +26,16 @@ void vc_test_spawn(vc_proc_t *p, const char *name, const char *bin, const char *
 void vc_test_spawn_argv(vc_proc_t *p, const char *name, const char *path,
                         char *const *argv, const char *const *env);
 
+/* The METRICS_TOKEN the harness gives gateways it starts (vc_test_start_gateway; tests that
+ * spawn their own add "METRICS_TOKEN=" VC_TEST_METRICS_TOKEN), and presents where it reads
+ * operator detail (vc_test_wait_inflight, vc_test_http_ops). */
+#define VC_TEST_METRICS_TOKEN "vc-test-metrics-token-2f9c41d87ab35e06"
+
 /* Starts vc-gateway on a free loopback port against the given Redis URL, PostgreSQL URL and
- * Kafka bootstrap list, plus `extra` "K=V" settings (NULL-terminated, may be NULL), and waits
- * up to 60 s for /health to answer 200 (fails the test otherwise). Writes
- * "http://127.0.0.1:PORT" into base ("https://" when extra sets HTTP_TLS_CERT; set
- * vc_test_ca_file first). */
+ * Kafka bootstrap list, plus `extra` "K=V" settings (NULL-terminated, may be NULL; they win
+ * over the harness's METRICS_TOKEN=VC_TEST_METRICS_TOKEN), and waits up to 60 s for /health to
+ * answer 200 (fails the test otherwise). Writes "http://127.0.0.1:PORT" into base ("https://"
+ * when extra sets HTTP_TLS_CERT; set vc_test_ca_file first). */
 void vc_test_start_gateway(vc_proc_t *p, char *base, size_t cap, const char *redis,
                            const char *pg, const char *kafka, const char *const *extra);
 
@@ -64,11 +69,16 @@ void vc_test_revoke_key(const char *pg, long long id);
 long vc_test_http(const char *method, const char *url, const char *content_type,
                   const void *body, size_t len, char **resp);
 
-/* Polls url until it answers 200 or timeout_s passes. Returns 1 when ready. */
+/* GET url presenting VC_TEST_METRICS_TOKEN (operator detail of /health, guarded /metrics);
+ * otherwise as vc_test_http. */
+long vc_test_http_ops(const char *url, char **resp);
+
+/* Polls url without a key until it answers 200 or timeout_s passes. Returns 1 when ready. */
 int vc_test_wait_http_ok(const char *url, int timeout_s);
 
-/* Polls base + "/health" until the gateway reports `want` submissions in flight or timeout_s
- * passes. Returns the last count seen (-1 when none could be read). */
+/* Polls base + "/health" (with VC_TEST_METRICS_TOKEN: the count is operator detail) until the
+ * gateway reports `want` submissions in flight or timeout_s passes. Returns the last count
+ * seen (-1 when none could be read). */
 long vc_test_wait_inflight(const char *base, long want, int timeout_s);
 
 /* Sends one fault command to vc-devbroker's control socket ($VC_TEST_KAFKA_CONTROL), e.g.

@@ -234,7 +234,7 @@ static void authentication_and_tenants(void)
     ASSERT_EQ(get_json(path, NULL), 200);
     vc_test_api_key = key_b;
     ASSERT_EQ(get_json(path, NULL), 404);
-    /* /health and /metrics need no key. */
+    /* /health needs no key (its anonymous view). */
     vc_test_api_key = NULL;
     ASSERT_EQ(get_json("/health", NULL), 200);
     vc_test_api_key = saved;
@@ -356,8 +356,10 @@ static void metrics_show_the_live_detector(void)
     /* The detector writes its snapshot every second; allow a few. */
     int seen = 0;
     for (int i = 0; i < 50 && !seen; i++) {
-        json_t *m = NULL;
-        ASSERT_EQ(get_json("/metrics.json", &m), 200);
+        char *resp = NULL;
+        ASSERT_EQ(vc_test_http_ops(url("/metrics.json"), &resp), 200); /* METRICS_TOKEN set */
+        json_t *m = json_loads(resp, 0, NULL);
+        free(resp);
         ASSERT(json_object_get(json_object_get(m, "resources"), "memory") != NULL);
         ASSERT(json_integer_value(json_object_get(json_object_get(m, "requests"), "total")) > 0);
         json_t *dets = json_object_get(m, "detectors");
@@ -377,7 +379,7 @@ static void metrics_show_the_live_detector(void)
     }
     ASSERT(seen);
     char *text = NULL;
-    ASSERT_EQ(vc_test_http("GET", url("/metrics"), NULL, NULL, 0, &text), 200);
+    ASSERT_EQ(vc_test_http_ops(url("/metrics"), &text), 200);
     ASSERT(strstr(text, "vc_detector_completed_total{instance=\"gwtest-detector") != NULL);
     ASSERT(strstr(text, "# TYPE vc_http_responses_total counter") != NULL);
     free(text);
@@ -421,7 +423,8 @@ static void start(const char *redis, const char *pg, const char *kafka)
                          "MAX_BATCH_SIZE=3", "MAX_CONCURRENT_REQUESTS=2", "HTTP_THREADS=8",
                          "KAFKA_SESSION_TIMEOUT_MS=6000", "KAFKA_MAX_POLL_INTERVAL_MS=30000",
                          "INSTANCE_ID=gwtest-detector", t_req, t_res, t_dlq,
-                         "RATE_LIMIT_PER_MINUTE=100000", "API_KEY_CACHE_TTL=1s", NULL};
+                         "RATE_LIMIT_PER_MINUTE=100000", "API_KEY_CACHE_TTL=1s",
+                         "METRICS_TOKEN=" VC_TEST_METRICS_TOKEN, NULL};
     vc_test_spawn(&gateway, "gateway", "vc-gateway", env);
     if (!vc_test_wait_http_ok(url("/health"), 60)) {
         vc_test_print_log(&gateway, 40);

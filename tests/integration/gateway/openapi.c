@@ -498,6 +498,26 @@ static long send_with_header(const op_t *o, const char *header)
     return status;
 }
 
+/* True when the operation's security names the metrics token (/metrics, /metrics.json). */
+static int wants_metrics_token(const op_t *o)
+{
+    yaml_node_t *sec = map_get(o->op, "security");
+    if (sec == NULL || sec->type != YAML_SEQUENCE_NODE)
+        return 0;
+    for (yaml_node_item_t *i = sec->data.sequence.items.start; i < sec->data.sequence.items.top;
+         i++)
+        if (map_get(yaml_document_get_node(&doc, *i), "metricsToken") != NULL)
+            return 1;
+    return 0;
+}
+
+/* The credential that lets a request of o through: the gateway's METRICS_TOKEN for the
+ * operator's routes, else the main tenant's key. */
+static const char *credential(const op_t *o)
+{
+    return wants_metrics_token(o) ? VC_TEST_METRICS_TOKEN : key_main;
+}
+
 /* Every security scheme the operation accepts lets a valid key through (never 401). */
 static void each_scheme_accepts_a_key(const op_t *o)
 {
@@ -516,7 +536,7 @@ static void each_scheme_accepts_a_key(const op_t *o)
             const char *type = scalar(map_get(sch, "type")), *in = scalar(map_get(sch, "in"));
             char header[256];
             if (type != NULL && strcmp(type, "http") == 0)
-                snprintf(header, sizeof(header), "Authorization: Bearer %s", key_main);
+                snprintf(header, sizeof(header), "Authorization: Bearer %s", credential(o));
             else if (type != NULL && strcmp(type, "apiKey") == 0 && in != NULL &&
                      strcmp(in, "header") == 0)
                 snprintf(header, sizeof(header), "%s: %s", scalar(map_get(sch, "name")), key_main);
@@ -825,7 +845,7 @@ static void provoke(const op_t *o, const char *status)
     switch (code) {
     case 200:
         if (strcmp(o->method, "GET") == 0) {
-            plain_request(o, created_id, NULL, o->secured ? key_main : NULL, &r);
+            plain_request(o, created_id, NULL, o->secured ? credential(o) : NULL, &r);
             check_reply(o, status, &r, o->secured ? "with a key" : "no key");
         } else if (has_param(o, "wait")) {
             if (provoke_examples(o, "202", status, "wait=30") == 0)
@@ -1031,6 +1051,7 @@ static void start(const char *redis, const char *pg, const char *kafka)
                          "KAFKA_MAX_POLL_INTERVAL_MS=30000",
                          "THREAD_POOL_SIZE=2",
                          "INSTANCE_ID=oapi-detector",
+                         "METRICS_TOKEN=" VC_TEST_METRICS_TOKEN,
                          NULL};
     vc_test_spawn(&gateway, "gateway", "vc-gateway", env);
     vc_test_spawn(&detector, "detector", "vc-detector", env);

@@ -3,9 +3,10 @@
  * with LOG_LEVEL=debug against a password-protected Redis and a DATABASE_URL with a password,
  * serve authenticated requests (one analysed end to end) and failed ones (unknown, malformed,
  * revoked keys, keys in the wrong header), and fail to start with bad URLs that carry the
- * passwords; then every log is searched for every key, the Authorization values and both
- * passwords. Redis key names hold no key either. Finally a tripwire over the sources: keys
- * are compared only as hashes and only with CRYPTO_memcmp (constant time). */
+ * passwords; then every log is searched for every key, the Authorization values, both
+ * passwords and the metrics token. Redis key names hold no key either. Finally a tripwire over
+ * the sources: keys and the metrics token are compared only as hashes and only with
+ * CRYPTO_memcmp (constant time). */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -158,6 +159,12 @@ static void failed_start_up(const char *name, const char *const *env)
 
 static void no_secret_in_any_log(void)
 {
+    /* The metrics token presented, right and wrong, before the logs are read. */
+    char url[128];
+    snprintf(url, sizeof(url), "%s/metrics", h.base);
+    ASSERT_EQ(vc_test_http_ops(url, NULL), 200);
+    snprintf(url, sizeof(url), "%s/health", h.base);
+    ASSERT_EQ(vc_test_http_ops(url, NULL), 200);
     ASSERT_EQ(vc_test_stop(&detector, 30), 0);
     hostile_stop(&h);
     char bad_redis[160], bad_pg[512], e_kafka[512], e_pg[600];
@@ -183,6 +190,7 @@ static void no_secret_in_any_log(void)
         {malformed_key, "a malformed key"},
         {pg_password, "the PostgreSQL password"},
         {redis_password, "the Redis password"},
+        {VC_TEST_METRICS_TOKEN, "the metrics token"},
     };
     const char *logs[] = {"gateway", "detector", "gateway-bad-redis", "gateway-bad-pg"};
     for (size_t l = 0; l < sizeof(logs) / sizeof(logs[0]); l++) {
@@ -224,9 +232,11 @@ static void keys_are_compared_only_as_hashes_in_constant_time(void)
         "memcmp(s, KEY_TAG, 4)",            /* the public "vck_" tag of a presented key */
         "strncmp(ref, KEY_TAG, 4)",         /* vc-admin: the public tag of a prefix */
         "strncasecmp(v, \"Bearer \", 7)",   /* the auth scheme, not the key */
+        "CRYPTO_memcmp(h, gw->cfg.metrics_token_hash, 32)", /* METRICS_TOKEN, as a SHA-256 */
     };
     static const char *const files[] = {
-        "libs/store/src/apikeys.c", "libs/store/src/apikeys_cache.c", "services/gateway/access.c"};
+        "libs/store/src/apikeys.c", "libs/store/src/apikeys_cache.c", "services/gateway/access.c",
+        "services/gateway/opsauth.c"};
     static const char *const calls[] = {"memcmp(",      "strcmp(", "strncmp(",  "strcasecmp(",
                                         "strncasecmp(", "bcmp(",   "timingsafe"};
     const char *src = getenv("VC_SOURCE_DIR");
