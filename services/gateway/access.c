@@ -11,8 +11,7 @@
 #include "vc/id.h"
 #include "vc/ratelimit.h"
 
-/* The presented key: "Authorization: Bearer K" or "X-API-Key: K", trimmed. */
-static const char *presented_key(struct mg_connection *conn, size_t *len)
+const char *gateway_presented_key(struct mg_connection *conn, size_t *len)
 {
     const char *v = mg_get_header(conn, "Authorization");
     if (v != NULL && strncasecmp(v, "Bearer ", 7) == 0)
@@ -63,7 +62,7 @@ static int refuse(struct mg_connection *conn, gateway_t *gw, request_ctx_t *ctx,
 static int authenticate(struct mg_connection *conn, gateway_t *gw, vc_apikey_t *key)
 {
     size_t len = 0;
-    const char *k = presented_key(conn, &len);
+    const char *k = gateway_presented_key(conn, &len);
     if (k == NULL)
         return gateway_send_error(conn, 401, "unauthorized", "WWW-Authenticate: Bearer\r\n",
                                   "an API key is required (Authorization: Bearer or X-API-Key)");
@@ -118,7 +117,7 @@ static int check(struct mg_connection *conn, gateway_t *gw, request_ctx_t *ctx, 
 {
     if (gw->cfg.auth) {
         size_t len = 0;
-        const char *k = presented_key(conn, &len);
+        const char *k = gateway_presented_key(conn, &len);
         vc_apikey_t key;
         /* Any other key keeps the address check in front of the database, where a flood of
          * made-up keys would otherwise land. */

@@ -25,6 +25,10 @@ int gateway_access(struct mg_connection *conn, gateway_t *gw, request_ctx_t *ctx
 /* Detaches ctx from conn (call before the handler returns). */
 void gateway_access_done(struct mg_connection *conn);
 
+/* The presented API key: "Authorization: Bearer K" or "X-API-Key: K", trimmed; NULL when
+ * there is none (*len set otherwise). */
+const char *gateway_presented_key(struct mg_connection *conn, size_t *len);
+
 /* The RateLimit headers of the current request ("" outside one). */
 const char *gateway_access_headers(const struct mg_connection *conn);
 

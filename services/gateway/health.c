@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <jansson.h>
 
+#include "access.h"
 #include "client_addr.h"
 #include "gateway.h"
 #include "vc/apikeys.h"
@@ -216,25 +216,6 @@ static json_t *body(gateway_t *gw, const snapshot_t *s, view_t view)
     return o;
 }
 
-/* The presented API key: "Authorization: Bearer K" or "X-API-Key: K", trimmed (as access.c
- * reads it). NULL when there is none. */
-static const char *presented_key(struct mg_connection *conn, size_t *len)
-{
-    const char *v = mg_get_header(conn, "Authorization");
-    if (v != NULL && strncasecmp(v, "Bearer ", 7) == 0)
-        v += 7;
-    else
-        v = mg_get_header(conn, "X-API-Key");
-    if (v == NULL)
-        return NULL;
-    v += strspn(v, " \t");
-    size_t n = strlen(v);
-    while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-        n--;
-    *len = n;
-    return n > 0 ? v : NULL;
-}
-
 /* True when the key is valid. A key the cache knows costs nothing (no I/O, no quota: /health
  * never takes from a tenant's rate limit); any other key must first pass the per-address
  * limit, as on every route, so made-up keys cannot flood PostgreSQL through /health. */
@@ -261,7 +242,7 @@ static view_t viewer(struct mg_connection *conn, gateway_t *gw)
     if (gateway_ops_token_presented(gw, conn))
         return VIEW_OPERATOR;
     size_t len = 0;
-    const char *k = gw->cfg.auth ? presented_key(conn, &len) : NULL;
+    const char *k = gw->cfg.auth ? gateway_presented_key(conn, &len) : NULL;
     return k != NULL && valid_key(conn, gw, k, len) ? VIEW_TENANT : VIEW_ANONYMOUS;
 }
 

@@ -124,7 +124,7 @@ static double take_transactions(void)
 {
     char url[128], *text = NULL;
     snprintf(url, sizeof(url), "%s/metrics", e.base_url);
-    ASSERT_EQ(vc_test_http("GET", url, NULL, NULL, 0, &text), 200);
+    ASSERT_EQ(vc_test_http_ops(url, &text), 200);
     const char *name = "vc_idempotency_transactions_total{op=\"take\"} ";
     const char *at = strstr(text, name);
     double v = at != NULL ? atof(at + strlen(name)) : -1;
@@ -217,6 +217,7 @@ int main(void)
 {
     vc_e2e_init(&e, "claimgrp");
     setenv("ADMISSION", "fixed", 1); /* all of them in flight at once, none shed */
+    setenv("METRICS_TOKEN", VC_TEST_METRICS_TOKEN, 1); /* /health's in-flight count */
     atexit(cleanup);
     vc_e2e_start(&e, 0);
     size_t wav_len = 0, b64len = 0;

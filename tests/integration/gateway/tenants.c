@@ -288,6 +288,16 @@ static void ack_then_lose(void)
     char w[96];
     snprintf(w, sizeof(w), "%scall-w", prefix);
     char *b = body_of(w, wav_a);
+    /* A connection to every partition leader first: a publish that must also connect under
+     * the injected latency would wait long enough for the re-submission to join its Produce
+     * request, and the one injected error would then fail both. */
+    for (int i = 0; i < 12; i++) {
+        char id[96];
+        snprintf(id, sizeof(id), "%swarm-%d", prefix, i);
+        char *wb = body_of(id, wav_a);
+        ASSERT_EQ(call(key_a, "POST", "/v1/detections", wb, NULL), 202);
+        free(wb);
+    }
     ASSERT_OK(vc_test_devbroker("rtt all 1500"));
     ASSERT_OK(vc_test_devbroker("error 0 29 1")); /* TOPIC_AUTHORIZATION_FAILED, once */
     post_arg_t first = {b, 0};

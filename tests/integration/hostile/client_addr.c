@@ -121,7 +121,7 @@ static void behind_a_trusted_proxy(void)
     expect(proxy, NULL, 1, 429);
     char url[128], *text = NULL;
     snprintf(url, sizeof(url), "%s/metrics", h.base);
-    ASSERT_EQ(vc_test_http("GET", url, NULL, NULL, 0, &text), 200);
+    ASSERT_EQ(vc_test_http_ops(url, &text), 200);
     if (strstr(text, "vc_http_client_addr_fallback_total 3") == NULL)
         VC_TEST_FAIL("want 3 fallbacks counted in /metrics:\n%s", text);
     free(text);

@@ -33,7 +33,7 @@ static long long inflight_bytes(void)
 {
     char url[128], *resp = NULL;
     snprintf(url, sizeof(url), "%s/metrics", h.base);
-    long st = vc_test_http("GET", url, NULL, NULL, 0, &resp);
+    long st = vc_test_http_ops(url, &resp);
     long long v = -1;
     const char *p = resp != NULL ? strstr(resp, "\nvc_http_inflight_bytes ") : NULL;
     if (st == 200 && p != NULL)
