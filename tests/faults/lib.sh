@@ -688,7 +688,12 @@ vcf_scenario() {
 	VCF_FAULT_START_MS=$(vcf_now_ms)
 	fault || vcf_fail "the fault could not be injected (see the log above)"
 	[[ $VCF_FAULT_END_MS != 0 ]] || VCF_FAULT_END_MS=$(vcf_now_ms)
-	vcf_log "fault over after $(((VCF_FAULT_END_MS - VCF_FAULT_START_MS) / 1000)) s; load continues ${VCF_POST_S}s"
+	vcf_log "fault over after $(((VCF_FAULT_END_MS - VCF_FAULT_START_MS) / 1000)) s; load continues ${VCF_POST_S}s once the gateway reaches Kafka"
+	# The post-fault window starts when the gateway can accept again (its /health answers 200
+	# only when Kafka does): a restarted cluster may serve metadata seconds before it takes
+	# writes, and a window spent entirely in that gap proves nothing about recovery.
+	vcf_wait 60 "the gateway's /health answering 200 after the fault" \
+		curl -sf --max-time 3 -o /dev/null "$VCF_URL/health" || true
 	vcf_pause "$VCF_POST_S"
 	vcf_load_stop || vcf_fail "the load tool failed"
 	vcf_settle
