@@ -694,6 +694,12 @@ vcf_scenario() {
 	# writes, and a window spent entirely in that gap proves nothing about recovery.
 	vcf_wait 60 "the gateway's /health answering 200 after the fault" \
 		curl -sf --max-time 3 -o /dev/null "$VCF_URL/health" || true
+	# After a broker fault, also until the request topic's replicas are in sync again: with
+	# min.insync.replicas=2 a partition takes no acks=all write before that.
+	if ((${VCF_FAULTS_KAFKA:-0} && VCF_KAFKA_NODES > 0)); then
+		vcf_wait 60 "the request topic's replicas in sync after the fault" \
+			vcf_kafka_isr_full "$VCF_TOPIC_REQUESTS" || true
+	fi
 	vcf_pause "$VCF_POST_S"
 	vcf_load_stop || vcf_fail "the load tool failed"
 	vcf_settle
