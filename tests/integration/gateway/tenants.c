@@ -304,19 +304,39 @@ static void *post_in_thread(void *arg)
     return NULL;
 }
 
-/* The first publish of id W is in flight (1.5 s of broker latency) and then fails (an injected
+/* The first publish of id W is in flight (2.5 s of broker latency) and then fails (an injected
  * non-retriable Produce error); a re-submission of W arrives meanwhile. Whatever each is
  * answered, a 202 must mean W is processed. Before PostgreSQL held the claims, the retry got
  * "202 duplicate" at once, the failed original deleted the placeholder, and W was never
  * processed. */
+/* One try with id W: returns the re-submission's status, after checking the original's. */
+static long ack_then_lose_once(const char *w)
+{
+    char *b = body_of(w, wav_a);
+    freeze_detector(SIGSTOP);
+    ASSERT_OK(vc_test_devbroker("rtt all 2500"));
+    ASSERT_OK(vc_test_devbroker("error 0 29 1")); /* TOPIC_AUTHORIZATION_FAILED, once */
+    post_arg_t first = {b, 0};
+    pthread_t t;
+    ASSERT_EQ(pthread_create(&t, NULL, post_in_thread, &first), 0);
+    usleep(1000000);
+    long second = call(key_a, "POST", "/v1/detections", b, NULL);
+    pthread_join(t, NULL);
+    vc_test_devbroker("rtt all 0");
+    vc_test_devbroker("error clear 0");
+    freeze_detector(SIGCONT);
+    fprintf(stderr, "   %s: first publish: %ld, re-submission: %ld\n", w, first.status, second);
+    ASSERT(first.status != 202); /* the injected failure hit the original */
+    free(b);
+    return second;
+}
+
 static void ack_then_lose(void)
 {
-    char w[96];
-    snprintf(w, sizeof(w), "%scall-w", prefix);
-    char *b = body_of(w, wav_a);
-    /* A connection to every partition leader first: a publish that must also connect under
-     * the injected latency would wait long enough for the re-submission to join its Produce
-     * request, and the one injected error would then fail both. */
+    /* A connection to every partition leader first, and no detector work left: a publish that
+     * must also connect under the injected latency waits long enough for the re-submission to
+     * join its Produce request, and the one injected error goes to the next Produce request
+     * the cluster receives, which must not be a detector's result record (both seen). */
     char warm[12][96];
     for (int i = 0; i < 12; i++) {
         snprintf(warm[i], sizeof(warm[i]), "%swarm-%d", prefix, i);
@@ -326,25 +346,19 @@ static void ack_then_lose(void)
     }
     for (int i = 0; i < 12; i++)
         json_decref(wait_completed(key_a, warm[i]));
-    /* The one injected error goes to the next Produce request the cluster receives: the
-     * detector's result records must not be it (seen once, with the warm-up's results). */
-    freeze_detector(SIGSTOP);
-    ASSERT_OK(vc_test_devbroker("rtt all 1500"));
-    ASSERT_OK(vc_test_devbroker("error 0 29 1")); /* TOPIC_AUTHORIZATION_FAILED, once */
-    post_arg_t first = {b, 0};
-    pthread_t t;
-    ASSERT_EQ(pthread_create(&t, NULL, post_in_thread, &first), 0);
-    usleep(500000);
-    long second = call(key_a, "POST", "/v1/detections", b, NULL);
-    pthread_join(t, NULL);
-    vc_test_devbroker("rtt all 0");
-    vc_test_devbroker("error clear 0");
-    freeze_detector(SIGCONT);
-    fprintf(stderr, "   first publish: %ld, re-submission: %ld\n", first.status, second);
-    ASSERT(first.status != 202); /* the injected failure hit the original */
-    ASSERT_EQ(second, 202);      /* the retry published itself and was acknowledged */
-    json_decref(wait_completed(key_a, w));
-    free(b);
+    /* The re-submission can still share the original's Produce request (the sanitizer pass
+     * saw it: both failed, both 503, which is correct but shows nothing): then again with a
+     * new id. A 202 must always mean the request is processed. */
+    for (int attempt = 0; attempt < 4; attempt++) {
+        char w[96];
+        snprintf(w, sizeof(w), "%scall-w%d", prefix, attempt);
+        long second = ack_then_lose_once(w);
+        if (second == 202) {
+            json_decref(wait_completed(key_a, w)); /* the retry published itself */
+            return;
+        }
+    }
+    VC_TEST_FAIL("in 4 tries the re-submission never got its own Produce request");
 }
 
 static void spawn_services(const char *redis, const char *pg)
