@@ -1,6 +1,7 @@
 #include "stack.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -466,4 +467,33 @@ void vc_test_start_gateway(vc_proc_t *p, char *base, size_t cap, const char *red
         vc_test_print_log(p, 40);
         VC_TEST_FAIL("gateway never became healthy");
     }
+}
+
+/* Fills pids with the children of `parent` (from /proc/<pid>/stat); returns how many. */
+int vc_test_children(pid_t parent, pid_t *pids, int cap)
+{
+    DIR *dir = opendir("/proc");
+    ASSERT(dir != NULL);
+    int n = 0;
+    for (struct dirent *de = readdir(dir); n < cap && de != NULL; de = readdir(dir)) {
+        char path[300], buf[512];
+        long pid = strtol(de->d_name, NULL, 10);
+        if (pid <= 0)
+            continue;
+        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        size_t got = fread(buf, 1, sizeof(buf) - 1, f);
+        fclose(f);
+        buf[got] = '\0';
+        const char *rp = strrchr(buf, ')');
+        char state = 0;
+        long ppid = 0;
+        if (rp != NULL && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid == parent &&
+            state != 'Z')
+            pids[n++] = (pid_t)pid;
+    }
+    closedir(dir);
+    return n;
 }

@@ -112,4 +112,7 @@ const char *vc_test_devbroker_brokers(void);
  * buffer. */
 unsigned char *vc_test_wav_sine(double freq, double amp, double seconds, int rate, size_t *len);
 
+/* Fills pids with the live children of `parent` (from /proc/<pid>/stat); returns how many. */
+int vc_test_children(pid_t parent, pid_t *pids, int cap);
+
 #endif

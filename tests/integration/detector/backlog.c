@@ -85,7 +85,7 @@ int main(void)
     vc_e2e_start(&e, 1);
     pid_t worker = 0;
     for (int i = 0; i < 100 && worker == 0; i++) {
-        dt_children(e.detectors[0].pid, &worker, 1);
+        vc_test_children(e.detectors[0].pid, &worker, 1);
         if (worker == 0)
             usleep(100000); /* the supervisor spawns its worker right after start */
     }

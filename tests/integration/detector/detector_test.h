@@ -167,35 +167,6 @@ static inline int dt_find_dead_letter(const vc_e2e_t *e, const char *key, const 
     return found;
 }
 
-/* Fills pids with the children of `parent` (from /proc/<pid>/stat); returns how many. */
-static inline int dt_children(pid_t parent, pid_t *pids, int cap)
-{
-    DIR *dir = opendir("/proc");
-    ASSERT(dir != NULL);
-    int n = 0;
-    for (struct dirent *de = readdir(dir); n < cap && de != NULL; de = readdir(dir)) {
-        char path[300], buf[512];
-        long pid = strtol(de->d_name, NULL, 10);
-        if (pid <= 0)
-            continue;
-        snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        size_t got = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[got] = '\0';
-        const char *rp = strrchr(buf, ')');
-        char state = 0;
-        long ppid = 0;
-        if (rp != NULL && sscanf(rp + 1, " %c %ld", &state, &ppid) == 2 && ppid == parent &&
-            state != 'Z')
-            pids[n++] = (pid_t)pid;
-    }
-    closedir(dir);
-    return n;
-}
-
 /* VmRSS of pid in bytes (0 when gone). */
 static inline long long dt_rss(pid_t pid)
 {

@@ -48,7 +48,7 @@ int main(void)
     json_decref(wait_joined(60));
 
     pid_t sup = e.detectors[0].pid, before[8], after[8];
-    int n = dt_children(sup, before, 8);
+    int n = vc_test_children(sup, before, 8);
     ASSERT_EQ(n, 2);
     for (int round = 0; round < 5; round++) {
         ASSERT_OK(kill(sup, SIGHUP));
@@ -68,7 +68,7 @@ int main(void)
     ASSERT_EQ(workers_field(h, "restarts"), 0);
     json_decref(h);
     ASSERT_OK(kill(sup, 0)); /* the supervisor is alive */
-    ASSERT_EQ(dt_children(sup, after, 8), 2);
+    ASSERT_EQ(vc_test_children(sup, after, 8), 2);
     for (int i = 0; i < n; i++) {
         int same = 0;
         for (int j = 0; j < 2; j++)

@@ -5,7 +5,6 @@
  * acknowledgement race: a re-submission that arrives while the original's publish is still in
  * flight, and that publish then fails, must not be answered 202 unless a request for the id was
  * acknowledged (and is processed). */
-#include <dirent.h>
 #include <jansson.h>
 #include <signal.h>
 #include <pthread.h>
@@ -271,25 +270,11 @@ static void kafka_batch_envelope_naming_another_tenant(void)
 /* Sends sig to the detector supervisor and its workers (its children). */
 static void freeze_detector(int sig)
 {
+    pid_t workers[16];
+    int n = vc_test_children(detector.pid, workers, 16);
     kill(detector.pid, sig);
-    DIR *proc = opendir("/proc");
-    ASSERT(proc != NULL);
-    for (struct dirent *de; (de = readdir(proc)) != NULL;) {
-        char path[300], buf[512];
-        snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
-        FILE *f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *close_paren = strrchr(buf, ')'); /* comm may hold spaces */
-        int ppid = 0;
-        if (close_paren != NULL && sscanf(close_paren + 2, "%*c %d", &ppid) == 1 &&
-            ppid == detector.pid)
-            kill((pid_t)atoi(de->d_name), sig);
-    }
-    closedir(proc);
+    for (int i = 0; i < n; i++)
+        kill(workers[i], sig);
 }
 
 typedef struct {
