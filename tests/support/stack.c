@@ -209,6 +209,11 @@ long vc_test_http(const char *method, const char *url, const char *content_type,
     if (vc_test_ca_file != NULL)
         curl_easy_setopt(c, CURLOPT_CAINFO, vc_test_ca_file);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    /* A large body goes out with Expect: 100-continue (libcurl's default); wait for the
+     * server's word as long as it may take under load, as a careful client does: a request
+     * refused before its body is read gets its answer without sending the body, instead of
+     * racing the gateway's close (which resets a connection still receiving a body). */
+    curl_easy_setopt(c, CURLOPT_EXPECT_100_TIMEOUT_MS, 20000L);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &s);
     if (body != NULL) {
