@@ -26,7 +26,7 @@ VC_PACKAGES=(
 	libsndfile1-dev libfftw3-dev libcurl4-openssl-dev libsoxr-dev libssl-dev libjsmn-dev libcjson-dev
 	libavformat-dev libavcodec-dev libswscale-dev libavutil-dev
 	redis-server postgresql kcat sox curl
-	libyaml-dev libjson-validator-perl prometheus
+	libyaml-dev libjson-validator-perl prometheus prometheus-alertmanager gnuplot-nox chromium
 	clang libclang-rt-dev llvm
 )
 
